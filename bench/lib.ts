@@ -1,0 +1,638 @@
+/**
+ * Reusable helpers for the benchmark scripts: free ports, a tiny RESP client,
+ * PING polling, process-tree RSS, child-process bookkeeping and cleanup,
+ * redis-benchmark output parsing and small statistics.
+ *
+ * Linux-only where /proc is involved (RSS and process trees).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Subprocess } from "bun";
+
+// ---------------------------------------------------------------------------
+// Statistics and formatting
+// ---------------------------------------------------------------------------
+
+/** Median of the finite values in `values`; NaN when there are none. */
+export function median(values: readonly number[]): number {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (xs.length === 0) return Number.NaN;
+  const mid = xs.length >> 1;
+  return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+/** `a / b`, or NaN when either side is missing or b is 0. */
+export function ratio(a: number, b: number): number {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return Number.NaN;
+  return a / b;
+}
+
+/** Formats bytes as `12.3 MiB` for human-readable logs. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return "n/a";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let i = 0;
+  while (Math.abs(value) >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${value.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+// ---------------------------------------------------------------------------
+// Ports and a minimal RESP client
+// ---------------------------------------------------------------------------
+
+/**
+ * Returns `count` distinct free loopback ports, found by binding port 0 with
+ * Bun.listen (all listeners are held open together so the ports differ) and
+ * closing them again. Racy by nature, but good enough on a quiet machine.
+ */
+export function freePorts(count: number, hostname = "127.0.0.1"): number[] {
+  const listeners: { port: number; stop(closeActive?: boolean): void }[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      listeners.push(
+        Bun.listen({ hostname, port: 0, socket: { data() {} } }),
+      );
+    }
+    return listeners.map((l) => l.port);
+  } finally {
+    for (const l of listeners) l.stop(true);
+  }
+}
+
+export class RespError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RespError";
+  }
+}
+
+export type RespValue = string | number | bigint | boolean | null | RespError | RespValue[];
+
+/** Encodes a command as a RESP array of bulk strings. */
+export function encodeCommand(args: readonly string[]): Uint8Array {
+  let out = `*${args.length}\r\n`;
+  for (const arg of args) out += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+  return Buffer.from(out);
+}
+
+/**
+ * Parses one RESP2/RESP3 reply starting at `pos`. Returns null when `buf` does
+ * not yet hold a complete reply.
+ */
+export function parseReply(buf: Buffer, pos = 0): { value: RespValue; next: number } | null {
+  if (pos >= buf.length) return null;
+  const lineEnd = buf.indexOf("\r\n", pos);
+  if (lineEnd < 0) return null;
+  const type = String.fromCharCode(buf[pos]!);
+  const line = buf.toString("utf8", pos + 1, lineEnd);
+  const after = lineEnd + 2;
+  switch (type) {
+    case "+":
+      return { value: line, next: after };
+    case "-":
+      return { value: new RespError(line), next: after };
+    case ":":
+      return { value: Number(line), next: after };
+    case "(":
+      return { value: BigInt(line), next: after };
+    case ",":
+      return { value: Number(line), next: after };
+    case "#":
+      return { value: line === "t", next: after };
+    case "_":
+      return { value: null, next: after };
+    case "$":
+    case "=":
+    case "!": {
+      const len = Number(line);
+      if (len < 0) return { value: null, next: after };
+      if (buf.length < after + len + 2) return null;
+      const text = buf.toString("utf8", after, after + len);
+      return { value: type === "!" ? new RespError(text) : text, next: after + len + 2 };
+    }
+    case "*":
+    case "~":
+    case ">":
+    case "%": {
+      let count = Number(line);
+      if (count < 0) return { value: null, next: after };
+      if (type === "%") count *= 2;
+      const items: RespValue[] = [];
+      let next = after;
+      for (let i = 0; i < count; i++) {
+        const item = parseReply(buf, next);
+        if (!item) return null;
+        items.push(item.value);
+        next = item.next;
+      }
+      return { value: items, next };
+    }
+    default:
+      throw new Error(`unexpected RESP type byte ${JSON.stringify(type)} in ${JSON.stringify(buf.toString("utf8", pos, Math.min(buf.length, pos + 40)))}`);
+  }
+}
+
+/**
+ * Opens a TCP connection, sends one command, resolves with its reply and closes.
+ * Rejects on connection failure, premature close or timeout.
+ */
+export function respCommand(
+  port: number,
+  args: readonly string[],
+  opts: { hostname?: string; timeoutMs?: number } = {},
+): Promise<RespValue> {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return new Promise<RespValue>((resolve, reject) => {
+    let buf: Buffer = Buffer.alloc(0);
+    let settled = false;
+    let sock: { end(): void } | null = null;
+    const finish = (err: Error | null, value?: RespValue) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      try {
+        sock?.end();
+      } catch {
+        // already closed
+      }
+      if (err) reject(err);
+      else resolve(value ?? null);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`${args[0]} to ${hostname}:${port} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    Bun.connect({
+      hostname,
+      port,
+      socket: {
+        open(socket) {
+          sock = socket;
+          socket.write(encodeCommand(args));
+        },
+        data(_socket, chunk) {
+          buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
+          try {
+            const reply = parseReply(buf);
+            if (reply) finish(null, reply.value);
+          } catch (err) {
+            finish(err as Error);
+          }
+        },
+        close() {
+          finish(new Error(`connection to ${hostname}:${port} closed before a reply to ${args[0]}`));
+        },
+        error(_socket, err) {
+          finish(err);
+        },
+        connectError(_socket, err) {
+          finish(err);
+        },
+      },
+    }).then(
+      (socket) => {
+        sock = socket;
+        if (settled) socket.end();
+      },
+      (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+    );
+  });
+}
+
+/** Parses INFO output (`key:value` lines) into a map. */
+export function parseInfo(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const idx = line.indexOf(":");
+    if (idx > 0) out.set(line.slice(0, idx), line.slice(idx + 1));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------
+
+/** Every child process we started and have not reaped yet. */
+const liveProcesses = new Set<Subprocess>();
+
+function track(proc: Subprocess): void {
+  liveProcesses.add(proc);
+  void proc.exited.then(() => liveProcesses.delete(proc));
+}
+
+/** pid -> children pids, from /proc/*\/stat. */
+function childrenMap(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return map;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ..." -- comm may contain spaces and parens.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ppid = Number(rest[1]);
+    const list = map.get(ppid);
+    if (list) list.push(Number(name));
+    else map.set(ppid, [Number(name)]);
+  }
+  return map;
+}
+
+/** `pid` followed by all of its live descendants (breadth-first). */
+export function processTree(pid: number): number[] {
+  const children = childrenMap();
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    for (const child of children.get(out[i]!) ?? []) out.push(child);
+  }
+  return out;
+}
+
+/** Reads a `Vm*` field (kB in the file) of /proc/PID/status, in bytes; NaN if unavailable. */
+export function readProcStatusBytes(pid: number, field = "VmRSS"): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = new RegExp(`^${field}:\\s*(\\d+)\\s*kB`, "m").exec(status);
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Resident memory of one process (VmRSS), in bytes. */
+export function readRss(pid: number): number {
+  return readProcStatusBytes(pid, "VmRSS");
+}
+
+/**
+ * Resident memory of a process plus all of its descendants, in bytes (so that
+ * a wrapper such as `bun run start` or a forking server is measured whole).
+ */
+export function readTreeRss(pid: number): number {
+  let total = 0;
+  let any = false;
+  for (const p of processTree(pid)) {
+    const rss = readRss(p);
+    if (Number.isFinite(rss)) {
+      total += rss;
+      any = true;
+    }
+  }
+  return any ? total : Number.NaN;
+}
+
+/** Sends `signal` to a process and all its descendants (collected first). */
+export function killTree(pid: number, signal: NodeJS.Signals | number = "SIGTERM"): void {
+  for (const p of processTree(pid)) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** SIGTERM the tree, wait up to `graceMs`, then SIGKILL whatever is left. */
+export async function stopProcess(proc: Subprocess, graceMs = 5000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) {
+    liveProcesses.delete(proc);
+    return;
+  }
+  const tree = processTree(proc.pid);
+  for (const p of tree) {
+    try {
+      process.kill(p, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+  for (const p of exited ? tree.slice(1) : tree) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await proc.exited;
+  liveProcesses.delete(proc);
+}
+
+/** Stops every tracked child process. */
+export async function cleanupAll(graceMs = 3000): Promise<void> {
+  await Promise.all([...liveProcesses].map((p) => stopProcess(p, graceMs)));
+}
+
+let handlersInstalled = false;
+
+/**
+ * Makes sure tracked children die with us: SIGKILL on process exit (sync),
+ * graceful stop then exit on SIGINT / SIGTERM / SIGHUP.
+ */
+export function installCleanupHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on("exit", () => {
+    for (const proc of liveProcesses) killTree(proc.pid, "SIGKILL");
+  });
+  const signals: [NodeJS.Signals, number][] = [
+    ["SIGINT", 2],
+    ["SIGTERM", 15],
+    ["SIGHUP", 1],
+  ];
+  let stopping = false;
+  for (const [sig, num] of signals) {
+    process.on(sig, () => {
+      if (stopping) {
+        process.exit(128 + num); // second signal: give up waiting ("exit" handler SIGKILLs)
+      }
+      stopping = true;
+      console.error(`\n${sig} received, stopping child processes...`);
+      void cleanupAll(2000).finally(() => process.exit(128 + num));
+    });
+  }
+}
+
+/** Keeps the last `limit` characters of a stream (so pipes never fill up). */
+class OutputTail {
+  text = "";
+  constructor(private readonly limit = 16_384) {}
+  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        this.text += decoder.decode(chunk, { stream: true });
+        if (this.text.length > this.limit * 2) this.text = this.text.slice(-this.limit);
+      }
+    } catch {
+      // stream closed
+    }
+  }
+  get tail(): string {
+    return this.text.slice(-this.limit);
+  }
+}
+
+export interface ManagedServer {
+  name: string;
+  argv: string[];
+  port: number;
+  proc: Subprocess;
+  /** Last few KB of the server's combined stdout/stderr. */
+  log(): string;
+  alive(): boolean;
+}
+
+/** Starts a long-running process whose output is kept in a small in-memory tail. */
+export function startServer(name: string, argv: string[], port: number, cwd?: string): ManagedServer {
+  let proc: Subprocess<"ignore", "pipe", "pipe">;
+  try {
+    proc = Bun.spawn(argv, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  } catch (err) {
+    throw new Error(`${name}: cannot start ${shellQuote(argv)}: ${(err as Error).message}`);
+  }
+  track(proc);
+  const out = new OutputTail();
+  void out.drain(proc.stdout);
+  void out.drain(proc.stderr);
+  return {
+    name,
+    argv,
+    port,
+    proc,
+    log: () => out.tail,
+    alive: () => proc.exitCode === null && proc.signalCode === null,
+  };
+}
+
+/** Polls PING over a raw socket until the server answers PONG. */
+export async function waitForPing(server: ManagedServer, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (!server.alive()) {
+      throw new Error(
+        `${server.name} exited (code ${server.proc.exitCode}, signal ${server.proc.signalCode}) before answering PING.\n` +
+          `command: ${shellQuote(server.argv)}\n--- output ---\n${server.log()}`,
+      );
+    }
+    try {
+      const reply = await respCommand(server.port, ["PING"], { timeoutMs: 1000 });
+      if (reply === "PONG") return;
+      lastError = `unexpected reply ${JSON.stringify(reply instanceof Error ? reply.message : reply)}`;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await Bun.sleep(50);
+  }
+  throw new Error(
+    `${server.name} did not answer PING on port ${server.port} within ${timeoutMs} ms (${lastError}).\n` +
+      `command: ${shellQuote(server.argv)}\n--- output ---\n${server.log()}`,
+  );
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  ms: number;
+}
+
+/** Runs a command to completion, capturing its output; killed after `timeoutMs`. */
+export async function runCommand(
+  argv: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const started = performance.now();
+  const proc = Bun.spawn(argv, { cwd: opts.cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  track(proc);
+  let timedOut = false;
+  const timer =
+    opts.timeoutMs === undefined
+      ? null
+      : setTimeout(() => {
+          timedOut = true;
+          killTree(proc.pid, "SIGKILL");
+        }, opts.timeoutMs);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  if (timer) clearTimeout(timer);
+  return {
+    code: proc.exitCode,
+    signal: proc.signalCode,
+    stdout,
+    stderr,
+    timedOut,
+    ms: performance.now() - started,
+  };
+}
+
+/** Runs a command with inherited stdio (for builds and installs); resolves with the exit code. */
+export async function runInherit(argv: string[], cwd?: string): Promise<number> {
+  const proc = Bun.spawn(argv, { cwd, stdin: "inherit", stdout: "inherit", stderr: "inherit" });
+  track(proc);
+  return await proc.exited;
+}
+
+// ---------------------------------------------------------------------------
+// Command lines
+// ---------------------------------------------------------------------------
+
+/**
+ * Splits a command line the way a POSIX shell would for simple commands:
+ * whitespace separates words; '...' is literal; "..." allows \" \\ \$ \`;
+ * a backslash outside quotes escapes the next character. No expansion.
+ */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`unterminated ' in command line: ${line}`);
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      inWord = true;
+      for (;;) {
+        if (i >= line.length) throw new Error(`unterminated " in command line: ${line}`);
+        const d = line[i]!;
+        if (d === '"') {
+          i++;
+          break;
+        }
+        if (d === "\\" && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1]!)) {
+          word += line[i + 1];
+          i += 2;
+        } else {
+          word += d;
+          i++;
+        }
+      }
+    } else if (c === "\\" && i + 1 < line.length) {
+      word += line[i + 1];
+      inWord = true;
+      i += 2;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      i++;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Quotes argv for display so it can be copy-pasted into a shell. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv
+    .map((a) => (a === "" ? "''" : /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
+}
+
+// ---------------------------------------------------------------------------
+// redis-benchmark output
+// ---------------------------------------------------------------------------
+
+export interface BenchRow {
+  test: string;
+  rps: number;
+  /** Any other numeric columns (avg_latency_ms, p50_latency_ms, ...). */
+  extra: Record<string, number>;
+}
+
+/** Splits one CSV line, honouring double quotes ("" inside quotes is a quote). */
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"') {
+        if (line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else quoted = false;
+      } else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+/**
+ * Parses `redis-benchmark --csv` output (7.x: a `"test","rps",...` header;
+ * older: header-less `"SET","12345.67"` lines) and, as a fallback, `-q` text
+ * lines (`SET: 12345.67 requests per second, ...`). Progress lines that use
+ * `\r` are reduced to their last segment. Returns rows keyed by upper-cased
+ * test name as printed (e.g. "SET", "GET", "LRANGE_100 (first 100 elements)").
+ */
+export function parseBenchmarkOutput(text: string): Map<string, BenchRow> {
+  const rows = new Map<string, BenchRow>();
+  let header: string[] | null = null;
+  const lines = text
+    .split("\n")
+    .map((l) => {
+      const segs = l.split("\r").filter((s) => s.trim() !== "");
+      return (segs[segs.length - 1] ?? "").trim();
+    })
+    .filter((l) => l !== "");
+  for (const line of lines) {
+    if (line.startsWith('"') || /^[A-Za-z_][^,:]*,/.test(line)) {
+      const cells = parseCsvLine(line);
+      if (cells[0]?.toLowerCase() === "test") {
+        header = cells.map((c) => c.toLowerCase());
+        continue;
+      }
+      const rpsIdx = header ? header.indexOf("rps") : 1;
+      const rps = Number(cells[rpsIdx < 0 ? 1 : rpsIdx]);
+      if (!cells[0] || !Number.isFinite(rps)) continue;
+      const extra: Record<string, number> = {};
+      if (header) {
+        header.forEach((h, i) => {
+          if (i === 0 || h === "rps") return;
+          const v = Number(cells[i]);
+          if (Number.isFinite(v)) extra[h] = v;
+        });
+      }
+      rows.set(cells[0].toUpperCase(), { test: cells[0].toUpperCase(), rps, extra });
+      continue;
+    }
+    const m = /^(.+?):\s*([\d.]+)\s+requests per second/i.exec(line);
+    if (m) rows.set(m[1]!.trim().toUpperCase(), { test: m[1]!.trim().toUpperCase(), rps: Number(m[2]), extra: {} });
+  }
+  return rows;
+}

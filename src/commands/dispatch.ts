@@ -1,0 +1,51 @@
+import { lookupCommand } from "./table.ts";
+import { Errors, type CommandContext, type CommandStats } from "./types.ts";
+
+/**
+ * Runs one command: lookup, arity check, the memory limit for commands that
+ * may grow the dataset, then the handler. Errors are replies; nothing a
+ * client sends can throw past this point.
+ */
+export function dispatch(ctx: CommandContext, argv: string[]): void {
+  const spec = lookupCommand(argv[0]!);
+  const { reply, server } = ctx;
+  server.stats.totalCommandsProcessed++;
+  if (spec === undefined) {
+    reply.error(unknownCommand(argv));
+    return;
+  }
+  const stats = statsFor(ctx, spec.name);
+  ctx.client.lastCommand = spec.name;
+  if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
+    stats.rejectedCalls++;
+    reply.error(Errors.arity(spec.name));
+    return;
+  }
+  if (ctx.db.maxmemory !== 0 && spec.flags.includes("denyoom") && !ctx.db.evictIfNeeded()) {
+    stats.rejectedCalls++;
+    reply.error(Errors.oom);
+    return;
+  }
+  const errorsBefore = reply.errors;
+  stats.calls++;
+  spec.handler(ctx, argv);
+  if (reply.errors !== errorsBefore) stats.failedCalls++;
+}
+
+function statsFor(ctx: CommandContext, name: string): CommandStats {
+  let stats = ctx.server.commandStats.get(name);
+  if (stats === undefined) {
+    stats = { calls: 0, failedCalls: 0, rejectedCalls: 0 };
+    ctx.server.commandStats.set(name, stats);
+  }
+  return stats;
+}
+
+/** Redis's text: the name and the first few arguments, each cut to 128 bytes. */
+function unknownCommand(argv: string[]): string {
+  const args = argv
+    .slice(1, 21)
+    .map((a) => `'${a.slice(0, 128)}' `)
+    .join("");
+  return `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`;
+}

@@ -1,0 +1,115 @@
+import type { Config } from "../config/config.ts";
+import type { ReplyWriter, Protocol } from "../protocol/reply.ts";
+import type { Keyspace } from "../store/keyspace.ts";
+
+/**
+ * What a command sees: its arguments, a reply writer, the keyspace, the
+ * calling client's state and the server's shared state. Commands never
+ * touch sockets, bytes or files.
+ */
+export interface CommandContext {
+  readonly reply: ReplyWriter;
+  readonly db: Keyspace;
+  readonly client: ClientState;
+  readonly server: ServerState;
+}
+
+export type CommandHandler = (ctx: CommandContext, argv: string[]) => void;
+
+/** Redis's command flags that change how the dispatcher treats a command. */
+export type CommandFlag = "write" | "readonly" | "denyoom" | "fast" | "admin" | "noscript" | "loading" | "stale" | "no_auth" | "allow_busy";
+
+export type CommandGroup = "string" | "generic" | "connection" | "server";
+
+/**
+ * One row of the command table, Redis's `commands/*.json` in miniature:
+ * it drives dispatch and arity checks, and COMMAND INFO/DOCS/COUNT/LIST.
+ */
+export interface CommandSpec {
+  /** Lower-case name, e.g. `getex`. */
+  readonly name: string;
+  /** Exact argument count including the name when positive, a minimum when negative. */
+  readonly arity: number;
+  readonly flags: readonly CommandFlag[];
+  /** Key positions (COMMAND INFO): first, last (-1 = last argument), step; 0,0,0 for none. */
+  readonly keys: readonly [number, number, number];
+  readonly group: CommandGroup;
+  readonly summary: string;
+  readonly since: string;
+  readonly complexity?: string;
+  /** Subcommand names (e.g. CLIENT's `id`, `list`), for COMMAND INFO and error texts. */
+  readonly subcommands?: readonly string[];
+  readonly handler: CommandHandler;
+}
+
+/** Per-command counters (INFO commandstats grows from these). */
+export interface CommandStats {
+  calls: number;
+  failedCalls: number;
+  rejectedCalls: number;
+}
+
+/** A connected client as commands see it (server/client.ts implements it). */
+export interface ClientState {
+  readonly id: number;
+  readonly address: string;
+  readonly localAddress: string;
+  readonly createdAt: number;
+  lastInteraction: number;
+  name: string;
+  libName: string;
+  libVersion: string;
+  /** RESP version negotiated by HELLO (2 or 3); text requests get text replies regardless. */
+  resp: Protocol;
+  lastCommand: string;
+  /** Reply, then close the connection (QUIT, CLIENT KILL of oneself). */
+  closeAfterReply: boolean;
+  /** Bytes buffered on the input and output sides, for CLIENT LIST. */
+  readonly queryBufferBytes: number;
+  readonly outputBufferBytes: number;
+}
+
+export interface ServerStats {
+  totalConnectionsReceived: number;
+  totalCommandsProcessed: number;
+  rejectedConnections: number;
+  netInputBytes: number;
+  netOutputBytes: number;
+  totalErrorReplies: number;
+  /** Commands per second over the last second, sampled by the server cron. */
+  instantaneousOpsPerSec: number;
+  peakMemory: number;
+}
+
+export interface ServerState {
+  readonly config: Config;
+  readonly stats: ServerStats;
+  readonly commandStats: Map<string, CommandStats>;
+  readonly startedAt: number;
+  readonly runId: string;
+  readonly version: string;
+  /** The listening port actually bound. */
+  readonly port: number;
+  clients(): Iterable<ClientState>;
+  /** Closes a client's connection after what it has been sent; false if no such client. */
+  killClient(id: number): boolean;
+  /** Stops the server: SHUTDOWN, SIGTERM, SIGINT. */
+  shutdown(reason: string): void;
+  resetStats(): void;
+}
+
+export const Errors = {
+  syntax: "ERR syntax error",
+  notInteger: "ERR value is not an integer or out of range",
+  notFloat: "ERR value is not a valid float",
+  wrongType: "WRONGTYPE Operation against a key holding the wrong kind of value",
+  noSuchKey: "ERR no such key",
+  oom: "OOM command not allowed when used memory > 'maxmemory'.",
+  overflow: "ERR increment or decrement would overflow",
+  tooBig: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+  dbIndex: "ERR DB index is out of range",
+  invalidExpire: (command: string) => `ERR invalid expire time in '${command}' command`,
+  arity: (command: string) => `ERR wrong number of arguments for '${command}' command`,
+  unknownSubcommand: (sub: string, command: string) =>
+    `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${command.toUpperCase()} HELP.`,
+} as const;

@@ -1,0 +1,164 @@
+import { parseMemory } from "./units.ts";
+
+/**
+ * Every configuration option, once. Names, defaults and accepted values are
+ * Redis's, so `redis.conf` knowledge, `CONFIG GET` scripts and dashboards
+ * carry over. Command-line flags, ATOMICKV_* variables, the config file,
+ * CONFIG GET/SET and `--help` are all driven by this table.
+ */
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; expected: string };
+
+export interface OptionSpec<T> {
+  /** What values look like, for `--help` and error messages. */
+  readonly accepts: string;
+  readonly defaultText: string;
+  /** Whether CONFIG SET may change it while the server runs. */
+  readonly mutable: boolean;
+  readonly help: string;
+  parse(text: string): ParseResult<T>;
+  format(value: T): string;
+}
+
+function integer(opts: { default: number; min: number; max: number; mutable: boolean; help: string }): OptionSpec<number> {
+  const accepts = opts.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${opts.min}` : `an integer from ${opts.min} to ${opts.max}`;
+  return {
+    accepts,
+    defaultText: String(opts.default),
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(text) {
+      const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(value) || value < opts.min || value > opts.max) return { ok: false, expected: accepts };
+      return { ok: true, value };
+    },
+    format: String,
+  };
+}
+
+function memory(opts: { default: string; mutable: boolean; help: string }): OptionSpec<number> {
+  const accepts = "a memory size such as 0, 1048576, 100mb or 2gb";
+  return {
+    accepts,
+    defaultText: opts.default,
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(text) {
+      const value = parseMemory(text);
+      return value === null ? { ok: false, expected: accepts } : { ok: true, value };
+    },
+    format: String,
+  };
+}
+
+function oneOf<V extends string>(values: readonly V[], opts: { default: V; mutable: boolean; help: string }): OptionSpec<V> {
+  const accepts = `one of ${values.join(", ")}`;
+  return {
+    accepts,
+    defaultText: opts.default,
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(text) {
+      const value = text.toLowerCase() as V;
+      return values.includes(value) ? { ok: true, value } : { ok: false, expected: accepts };
+    },
+    format: (value) => value,
+  };
+}
+
+function yesNo(opts: { default: boolean; mutable: boolean; help: string }): OptionSpec<boolean> {
+  const accepts = "yes or no";
+  return {
+    accepts,
+    defaultText: opts.default ? "yes" : "no",
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(text) {
+      const lower = text.toLowerCase();
+      if (lower === "yes") return { ok: true, value: true };
+      if (lower === "no") return { ok: true, value: false };
+      return { ok: false, expected: accepts };
+    },
+    format: (value) => (value ? "yes" : "no"),
+  };
+}
+
+function text(opts: { default: string; mutable: boolean; help: string; accepts?: string; validate?: (v: string) => boolean }): OptionSpec<string> {
+  const accepts = opts.accepts ?? "a string";
+  return {
+    accepts,
+    defaultText: opts.default,
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(value) {
+      if (opts.validate && !opts.validate(value)) return { ok: false, expected: accepts };
+      return { ok: true, value };
+    },
+    format: (value) => value,
+  };
+}
+
+function addressList(opts: { default: string; mutable: boolean; help: string }): OptionSpec<string[]> {
+  const accepts = "one or more IPv4/IPv6 addresses separated by spaces";
+  return {
+    accepts,
+    defaultText: opts.default,
+    mutable: opts.mutable,
+    help: opts.help,
+    parse(value) {
+      const addresses = value.split(/\s+/).filter(Boolean);
+      const valid = addresses.length > 0 && addresses.every((a) => /^[0-9a-fA-F:.]+$/.test(a) || a === "localhost");
+      return valid ? { ok: true, value: addresses } : { ok: false, expected: accepts };
+    },
+    format: (value) => value.join(" "),
+  };
+}
+
+export const EVICTION_POLICIES = [
+  "noeviction",
+  "allkeys-lru",
+  "volatile-lru",
+  "allkeys-random",
+  "volatile-random",
+  "volatile-ttl",
+] as const;
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+
+export const LOG_LEVELS = ["debug", "verbose", "notice", "warning"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const INT_MAX = 2 ** 31 - 1;
+
+export const OPTIONS = {
+  port: integer({ default: 8080, min: 1, max: 65535, mutable: false, help: "TCP port to listen on (the seed's 8080)" }),
+  bind: addressList({ default: "0.0.0.0", mutable: false, help: "addresses to listen on, e.g. \"127.0.0.1 ::1\"" }),
+  dir: text({ default: ".", mutable: false, help: "working directory for data files; created if missing" }),
+  maxmemory: memory({ default: "0", mutable: true, help: "memory limit for the keyspace in bytes (0 = none)" }),
+  "maxmemory-policy": oneOf<EvictionPolicy>(EVICTION_POLICIES, {
+    default: "allkeys-lru",
+    mutable: true,
+    help: "what to do at maxmemory; LRU policies evict in exact recency order",
+  }),
+  maxclients: integer({ default: 10000, min: 1, max: INT_MAX, mutable: true, help: "maximum number of connected clients" }),
+  timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
+  hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),
+  loglevel: oneOf<LogLevel>(LOG_LEVELS, { default: "notice", mutable: true, help: "log verbosity" }),
+  // Read-only facts that Redis tools ask for (redis-benchmark reads both at start).
+  save: text({ default: "", mutable: false, help: "RDB snapshots: not supported, always empty", accepts: "an empty string", validate: (v) => v === "" }),
+  appendonly: text({
+    default: "no",
+    mutable: false,
+    help: "append-only file persistence (not available yet: must be no)",
+    accepts: "no",
+    validate: (v) => v === "no",
+  }),
+} satisfies Record<string, OptionSpec<any>>;
+
+export type OptionName = keyof typeof OPTIONS;
+type ParsedValue<S> = S extends { parse(text: string): infer R } ? Extract<R, { ok: true }> extends { value: infer T } ? T : never : never;
+export type ConfigValues = { -readonly [K in OptionName]: ParsedValue<(typeof OPTIONS)[K]> };
+export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+
+export function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(OPTIONS, name);
+}

@@ -1,0 +1,65 @@
+import { mkdirSync, statSync } from "node:fs";
+import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from "./config/config.ts";
+import { formatHumanBytes } from "./config/units.ts";
+import { Server } from "./server/server.ts";
+import { Logger } from "./util/log.ts";
+import { VERSION } from "./version.ts";
+
+/** Entry point: configuration, the data directory, the listener, signals. */
+
+function fail(message: string): never {
+  process.stderr.write(`atomic_server: ${message}\n`);
+  process.exit(1);
+}
+
+/** Creates `dir` when missing and makes it the working directory, like redis-server's chdir. */
+function enterDataDir(config: Config): void {
+  const dir = config.values.dir;
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) fail(`invalid value '${dir}' for 'dir': not a directory`);
+    process.chdir(dir);
+  } catch (err) {
+    fail(`invalid value '${dir}' for 'dir': ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    const commandLine = parseCommandLine(process.argv.slice(2));
+    if (commandLine.help) {
+      process.stdout.write(helpText(VERSION));
+      return;
+    }
+    if (commandLine.version) {
+      process.stdout.write(`AtomicKV ${VERSION} (bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
+      return;
+    }
+    config = await loadConfig(commandLine, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  enterDataDir(config);
+
+  const log = new Logger();
+  const server = new Server(config, VERSION, log);
+  try {
+    server.start();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { maxmemory, bind } = config.values;
+  log.notice(
+    `AtomicKV ${VERSION} (bun ${Bun.version}) pid=${process.pid} port=${server.port} bind=${bind.join(",")} ` +
+      `dir=${process.cwd()} maxmemory=${maxmemory === 0 ? "none" : formatHumanBytes(maxmemory)} ` +
+      `policy=${config.values["maxmemory-policy"]}`,
+  );
+  log.notice("Ready to accept connections tcp");
+
+  process.on("SIGINT", () => server.shutdown("Received SIGINT"));
+  process.on("SIGTERM", () => server.shutdown("Received SIGTERM"));
+}
+
+await main();

@@ -1,0 +1,120 @@
+/**
+ * Splitting of inline commands (`SET k "a b"\r\n` typed into telnet) with the
+ * exact semantics of Redis's `sdssplitargs` (src/sds.c).
+ *
+ * Rules:
+ *  - Arguments are separated by runs of C-locale isspace bytes
+ *    (space, \t, \n, \v, \f, \r) between arguments. Inside an unquoted
+ *    argument only space, \t, \n, \r end it: \v and \f are kept as data.
+ *  - "double quotes" support \n \r \t \b \a, \xHH (exactly two hex digits,
+ *    either case) and \<any other byte> meaning that byte (so \" and \\).
+ *    A \x not followed by two hex digits is just "x" after the backslash.
+ *  - 'single quotes' only treat \' as an escape; every other byte is literal.
+ *  - Quotes may start mid-argument (`foo"bar"` is "foobar"), but a closing
+ *    quote must be followed by whitespace or the end of the line.
+ *  - The line is a C string to sdssplitargs: a NUL byte ends it, so anything
+ *    after the first \0 is ignored (an open quote at that point is an error).
+ *
+ * Returns the arguments ([] for an empty or blank line), or null on unbalanced
+ * quotes / a closing quote followed by a non-blank byte.
+ */
+
+const SPACE = 32;
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const DQUOTE = 34;
+const SQUOTE = 39;
+const BACKSLASH = 92;
+const LOWER_X = 120;
+
+/** C-locale isspace. */
+function isSpace(c: number): boolean {
+  return c === SPACE || (c >= TAB && c <= CR); // \t \n \v \f \r are 9..13
+}
+
+/** Value of a hex digit byte, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
+/** Escape letters understood inside double quotes (anything else maps to itself). */
+function unescapeByte(c: number): number {
+  switch (c) {
+    case 110: // n
+      return LF;
+    case 114: // r
+      return CR;
+    case 116: // t
+      return TAB;
+    case 98: // b
+      return 8;
+    case 97: // a
+      return 7;
+    default:
+      return c;
+  }
+}
+
+export function splitInlineArgs(line: string): string[] | null {
+  const nul = line.indexOf("\0");
+  const len = nul === -1 ? line.length : nul;
+  // Byte at i, or 0 past the end: mirrors reading the C string's terminator.
+  const at = (i: number): number => (i < len ? line.charCodeAt(i) : 0);
+
+  const args: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (i < len && isSpace(line.charCodeAt(i))) i++;
+    if (i >= len) return args;
+
+    let current = "";
+    let inDouble = false;
+    let inSingle = false;
+    let done = false;
+    while (!done) {
+      const c = at(i);
+      if (inDouble) {
+        if (c === BACKSLASH && at(i + 1) === LOWER_X && hexValue(at(i + 2)) >= 0 && hexValue(at(i + 3)) >= 0) {
+          current += String.fromCharCode(hexValue(at(i + 2)) * 16 + hexValue(at(i + 3)));
+          i += 3;
+        } else if (c === BACKSLASH && i + 1 < len) {
+          i++;
+          current += String.fromCharCode(unescapeByte(line.charCodeAt(i)));
+        } else if (c === DQUOTE) {
+          if (i + 1 < len && !isSpace(line.charCodeAt(i + 1))) return null;
+          done = true;
+        } else if (i >= len) {
+          return null; // unterminated "..."
+        } else {
+          current += line[i];
+        }
+      } else if (inSingle) {
+        if (c === BACKSLASH && at(i + 1) === SQUOTE) {
+          i++;
+          current += "'";
+        } else if (c === SQUOTE) {
+          if (i + 1 < len && !isSpace(line.charCodeAt(i + 1))) return null;
+          done = true;
+        } else if (i >= len) {
+          return null; // unterminated '...'
+        } else {
+          current += line[i];
+        }
+      } else if (i >= len || c === SPACE || c === LF || c === CR || c === TAB) {
+        done = true;
+      } else if (c === DQUOTE) {
+        inDouble = true;
+      } else if (c === SQUOTE) {
+        inSingle = true;
+      } else {
+        current += line[i];
+      }
+      if (i < len) i++;
+    }
+    args.push(current);
+  }
+}

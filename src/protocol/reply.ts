@@ -1,0 +1,150 @@
+import { formatDouble } from "../util/numbers.ts";
+
+/**
+ * Reply encoding. Commands describe replies through ReplyWriter (ok, bulk,
+ * array…) and never see bytes or sockets; the writer encodes for the
+ * protocol the client speaks:
+ *
+ * - RESP2 (the default for RESP clients), RESP3 (after `HELLO 3`), and
+ * - TEXT, for requests that arrived as inline lines (the seed's nc
+ *   sessions): plain lines as the seed shows them, `OK`, the value,
+ *   `(nil)`, digits, `ERR …`, one array element per line.
+ */
+
+export const TEXT = 0;
+export const RESP2 = 2;
+export const RESP3 = 3;
+export type Protocol = typeof TEXT | typeof RESP2 | typeof RESP3;
+
+const INITIAL_CAPACITY = 64 * 1024;
+
+/** A growable byte buffer that replies are encoded into before one socket write. */
+export class OutputBuffer {
+  buf: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  length = 0;
+
+  reserve(bytes: number): void {
+    const required = this.length + bytes;
+    if (required <= this.buf.length) return;
+    let capacity = this.buf.length * 2;
+    while (capacity < required) capacity *= 2;
+    const next = Buffer.allocUnsafe(capacity);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  /** Writes a byte string (one char per byte). */
+  write(s: string): void {
+    this.reserve(s.length);
+    this.length += this.buf.latin1Write(s, this.length);
+  }
+
+  /** Drops a buffer that a huge reply grew, so one large GET does not pin memory. */
+  shrink(): void {
+    this.length = 0;
+    if (this.buf.length > 4 * INITIAL_CAPACITY) this.buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  }
+}
+
+export class ReplyWriter {
+  protocol: Protocol = RESP2;
+  /** Errors written since the last reset, for stats and tests. */
+  errors = 0;
+
+  constructor(readonly out: OutputBuffer) {}
+
+  ok(): void {
+    this.out.write(this.protocol === TEXT ? "OK\n" : "+OK\r\n");
+  }
+
+  /** A simple string (`+PONG`); must not contain CR or LF. */
+  status(s: string): void {
+    this.out.write(this.protocol === TEXT ? s + "\n" : "+" + s + "\r\n");
+  }
+
+  /** An error; `message` starts with its code, e.g. `ERR syntax error`. */
+  error(message: string): void {
+    this.errors++;
+    // CR/LF would break the frame; Redis replaces them with spaces too.
+    const safe = message.includes("\r") || message.includes("\n") ? message.replace(/[\r\n]/g, " ") : message;
+    this.out.write(this.protocol === TEXT ? safe + "\n" : "-" + safe + "\r\n");
+  }
+
+  integer(n: number | bigint): void {
+    this.out.write(this.protocol === TEXT ? n + "\n" : ":" + n + "\r\n");
+  }
+
+  bulk(s: string): void {
+    if (this.protocol === TEXT) {
+      this.out.write(s);
+      this.out.write("\n");
+      return;
+    }
+    this.out.write("$" + s.length + "\r\n");
+    this.out.write(s);
+    this.out.write("\r\n");
+  }
+
+  bulkOrNull(s: string | null | undefined): void {
+    if (s === null || s === undefined) this.nullBulk();
+    else this.bulk(s);
+  }
+
+  /** A missing value: `$-1` in RESP2, `_` in RESP3, `(nil)` in text. */
+  nullBulk(): void {
+    this.out.write(this.protocol === RESP3 ? "_\r\n" : this.protocol === RESP2 ? "$-1\r\n" : "(nil)\n");
+  }
+
+  /** A missing array (e.g. SET … GET on nothing is a bulk; this is for arrays). */
+  nullArray(): void {
+    this.out.write(this.protocol === RESP3 ? "_\r\n" : this.protocol === RESP2 ? "*-1\r\n" : "(nil)\n");
+  }
+
+  /** Starts an array of `n` elements; the caller writes them next. */
+  array(n: number): void {
+    if (this.protocol === TEXT) {
+      if (n === 0) this.out.write("(empty array)\n");
+      return;
+    }
+    this.out.write("*" + n + "\r\n");
+  }
+
+  /** Starts a map of `n` key/value pairs (a flat array of 2n in RESP2). */
+  map(n: number): void {
+    if (this.protocol === RESP3) this.out.write("%" + n + "\r\n");
+    else this.array(n * 2);
+  }
+
+  /** Starts a set of `n` elements (an array in RESP2). */
+  set(n: number): void {
+    if (this.protocol === RESP3) this.out.write("~" + n + "\r\n");
+    else this.array(n);
+  }
+
+  double(x: number): void {
+    const text = formatDouble(x);
+    if (this.protocol === RESP3) this.out.write("," + text + "\r\n");
+    else this.bulk(text);
+  }
+
+  bool(b: boolean): void {
+    if (this.protocol === RESP3) this.out.write(b ? "#t\r\n" : "#f\r\n");
+    else this.integer(b ? 1 : 0);
+  }
+
+  /** Free text such as INFO or CLIENT LIST: a verbatim string in RESP3. */
+  verbatim(text: string): void {
+    if (this.protocol === RESP3) {
+      this.out.write("=" + (text.length + 4) + "\r\ntxt:");
+      this.out.write(text);
+      this.out.write("\r\n");
+    } else {
+      this.bulk(text);
+    }
+  }
+
+  bulkArray(items: readonly string[]): void {
+    this.array(items.length);
+    for (const item of items) this.bulk(item);
+  }
+}

@@ -1,0 +1,181 @@
+import { splitInlineArgs } from "./inline.ts";
+
+/**
+ * Turns a client's byte stream into commands. Like Redis's
+ * processInputBuffer, the first byte of each request picks the protocol:
+ * `*` starts a RESP multibulk request, anything else is an inline (text)
+ * line, which is how the seed's `SET key value` sessions over nc arrive.
+ *
+ * Arguments come out as byte strings (one char per byte, latin1), which are
+ * binary-safe and cheap to hash and store.
+ *
+ * Parsing state survives across reads, so a frame split at any byte is
+ * resumed where it stopped; a large bulk argument is collected chunk by chunk
+ * and joined once, never re-parsed per read.
+ */
+
+export const INLINE_MAX_SIZE = 64 * 1024;
+export const PROTO_MAX_BULK_LEN = 512 * 1024 * 1024;
+const MULTIBULK_MAX_LEN = 1024 * 1024;
+
+const CR = 13;
+const LF = 10;
+
+/** Receives each parsed command; returning false stops parsing (the client is closing). */
+export type CommandSink = (argv: string[], inline: boolean) => boolean;
+
+/** Receives an error about a single inline request; the connection stays usable. */
+export type InlineErrorSink = (message: string) => void;
+
+export class ProtocolError extends Error {}
+
+export class RequestParser {
+  /** Unconsumed bytes, or chunks not yet joined while a long frame arrives. */
+  private chunks: Buffer[] = [];
+  private chunksLength = 0;
+  /** Bytes (counted from chunks[0]) needed before parsing can progress. */
+  private needed = 0;
+
+  // An in-progress multibulk request.
+  private argv: string[] | null = null;
+  private argsLeft = 0;
+  private bulkLength = -1;
+
+  /** Bytes buffered but not yet parsed (Redis's qbuf). */
+  get bufferedBytes(): number {
+    return this.chunksLength;
+  }
+
+  /**
+   * Parses what can be parsed and hands each command to `sink`. Throws
+   * ProtocolError on malformed RESP, after which the connection must close.
+   */
+  feed(chunk: Buffer, sink: CommandSink, inlineError: InlineErrorSink): void {
+    let buf: Buffer;
+    if (this.chunksLength === 0) {
+      buf = chunk;
+    } else {
+      this.chunks.push(chunk);
+      this.chunksLength += chunk.length;
+      if (this.chunksLength < this.needed) return;
+      buf = Buffer.concat(this.chunks, this.chunksLength);
+      this.chunks = [];
+      this.chunksLength = 0;
+    }
+    this.needed = 0;
+
+    let pos = 0;
+    const end = buf.length;
+    while (pos < end) {
+      if (this.argv === null) {
+        if (buf[pos] !== 42 /* '*' */) {
+          const next = this.parseInline(buf, pos, sink, inlineError);
+          if (next < 0) return;
+          if (next === pos) break;
+          pos = next;
+          continue;
+        }
+        const cr = buf.indexOf(CR, pos);
+        if (cr < 0 || cr + 1 >= end) {
+          if (end - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big mbulk count string");
+          break;
+        }
+        const count = parseLength(buf, pos + 1, cr);
+        if (count === null || count > MULTIBULK_MAX_LEN) throw new ProtocolError("Protocol error: invalid multibulk length");
+        pos = cr + 2;
+        if (count <= 0) continue;
+        this.argv = [];
+        this.argsLeft = count;
+      }
+
+      // Inside a multibulk request: read `$len\r\n<bytes>\r\n` arguments.
+      while (this.argsLeft > 0) {
+        if (this.bulkLength < 0) {
+          if (pos >= end) break;
+          const cr = buf.indexOf(CR, pos);
+          if (cr < 0 || cr + 1 >= end) {
+            if (end - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big bulk count string");
+            break;
+          }
+          if (buf[pos] !== 36 /* '$' */) {
+            throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
+          }
+          const length = parseLength(buf, pos + 1, cr);
+          if (length === null || length < 0 || length > PROTO_MAX_BULK_LEN) throw new ProtocolError("Protocol error: invalid bulk length");
+          this.bulkLength = length;
+          pos = cr + 2;
+        }
+        if (end - pos < this.bulkLength + 2) {
+          this.needed = this.bulkLength + 2;
+          break;
+        }
+        this.argv!.push(buf.latin1Slice(pos, pos + this.bulkLength));
+        pos += this.bulkLength + 2;
+        this.bulkLength = -1;
+        this.argsLeft--;
+      }
+      if (this.argsLeft > 0) break;
+
+      const argv = this.argv!;
+      this.argv = null;
+      if (!sink(argv, false)) return this.reset();
+    }
+
+    if (pos < end) {
+      // Keep a private copy: the runtime may reuse the read buffer.
+      const rest = Buffer.from(buf.subarray(pos));
+      this.chunks.push(rest);
+      this.chunksLength = rest.length;
+      if (this.needed === 0) this.needed = rest.length + 1;
+    }
+  }
+
+  /**
+   * Parses one inline line at `pos`. Returns the position after it, `pos`
+   * itself when the line is not complete yet, or -1 when the sink stopped.
+   */
+  private parseInline(buf: Buffer, pos: number, sink: CommandSink, inlineError: InlineErrorSink): number {
+    const lf = buf.indexOf(LF, pos);
+    if (lf < 0) {
+      if (buf.length - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big inline request");
+      return pos;
+    }
+    const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+    const args = splitInlineArgs(buf.latin1Slice(pos, lineEnd));
+    if (args === null) {
+      inlineError("ERR Protocol error: unbalanced quotes in request");
+    } else if (args.length > 0 && !sink(args, true)) {
+      this.reset();
+      return -1;
+    }
+    return lf + 1;
+  }
+
+  private reset(): void {
+    this.chunks = [];
+    this.chunksLength = 0;
+    this.needed = 0;
+    this.argv = null;
+    this.argsLeft = 0;
+    this.bulkLength = -1;
+  }
+}
+
+/** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */
+function parseLength(buf: Buffer, start: number, end: number): number | null {
+  if (start >= end || end - start > 18) return null;
+  let i = start;
+  let negative = false;
+  if (buf[i] === 45 /* '-' */) {
+    negative = true;
+    i++;
+    if (i === end) return null;
+  }
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = buf[i]! - 48;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}

@@ -1,0 +1,79 @@
+import type { Socket } from "bun";
+import type { ClientState } from "../commands/types.ts";
+import { RESP2, type Protocol } from "../protocol/reply.ts";
+import { RequestParser } from "../protocol/request-parser.ts";
+
+/**
+ * One connection: its parser, the output that the socket has not yet
+ * accepted, and the state commands see through ClientState.
+ */
+export class Client implements ClientState {
+  readonly parser = new RequestParser();
+  readonly createdAt = Date.now();
+  lastInteraction = this.createdAt;
+  name = "";
+  libName = "";
+  libVersion = "";
+  resp: Protocol = RESP2;
+  lastCommand = "NULL";
+  closeAfterReply = false;
+  closed = false;
+  /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket<Client>,
+    readonly address: string,
+    readonly localAddress: string,
+  ) {}
+
+  get queryBufferBytes(): number {
+    return this.parser.bufferedBytes;
+  }
+
+  get outputBufferBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /**
+   * Sends bytes that live in a shared buffer: what the socket does not take
+   * now is copied and queued, and goes out in order on `drain`.
+   */
+  send(bytes: Uint8Array): void {
+    if (this.closed || bytes.length === 0) return;
+    if (this.pendingBytes > 0) {
+      this.queue(bytes);
+      return;
+    }
+    const written = this.socket.write(bytes);
+    if (written < 0) return;
+    if (written < bytes.length) this.queue(bytes.subarray(written));
+  }
+
+  private queue(bytes: Uint8Array): void {
+    this.pending.push(Buffer.from(bytes));
+    this.pendingBytes += bytes.length;
+  }
+
+  /** Writes queued output; true when everything has gone out. */
+  drain(): boolean {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const written = this.socket.write(head);
+      if (written < 0) return false;
+      this.pendingBytes -= Math.max(0, written);
+      if (written < head.length) {
+        this.pending[0] = head.subarray(written);
+        return false;
+      }
+      this.pending.shift();
+    }
+    return true;
+  }
+
+  get hasPendingOutput(): boolean {
+    return this.pendingBytes > 0;
+  }
+}

@@ -1,0 +1,272 @@
+import type { Socket, TCPSocketListener } from "bun";
+import { dispatch } from "../commands/dispatch.ts";
+import type { CommandContext, CommandStats, ServerState, ServerStats } from "../commands/types.ts";
+import type { Config } from "../config/config.ts";
+import type { OptionName } from "../config/options.ts";
+import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
+import { ProtocolError } from "../protocol/request-parser.ts";
+import { Keyspace } from "../store/keyspace.ts";
+import type { Logger } from "../util/log.ts";
+import { Client } from "./client.ts";
+
+/** Replies are flushed to the socket once this much is buffered mid-pipeline. */
+const FLUSH_THRESHOLD = 256 * 1024;
+
+function freshStats(): ServerStats {
+  return {
+    totalConnectionsReceived: 0,
+    totalCommandsProcessed: 0,
+    rejectedConnections: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+    totalErrorReplies: 0,
+    instantaneousOpsPerSec: 0,
+    peakMemory: 0,
+  };
+}
+
+/**
+ * The network side: Bun.listen sockets, one Client per connection, and
+ * the path from bytes in to bytes out. Everything runs on one event loop,
+ * so each command is atomic without locks; where the seed used a thread
+ * per client and reader/writer locks, here a slow client can only delay
+ * itself, because no call blocks.
+ *
+ * Per read: parse every complete request in the chunk, run each against the
+ * keyspace, encode all replies into one shared buffer, and write it to the
+ * socket once.
+ */
+export class Server implements ServerState {
+  readonly db = new Keyspace();
+  readonly stats = freshStats();
+  readonly commandStats = new Map<string, CommandStats>();
+  readonly startedAt = Date.now();
+  readonly runId = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
+  port = 0;
+
+  private readonly out = new OutputBuffer();
+  private readonly reply = new ReplyWriter(this.out);
+  private readonly context: { reply: ReplyWriter; db: Keyspace; client: Client; server: Server };
+  private readonly clientsById = new Map<number, Client>();
+  private readonly listeners: TCPSocketListener<Client>[] = [];
+  private nextClientId = 1;
+  private cron: Timer | null = null;
+  private opsAtLastSample = 0;
+  private lastSampleAt = Date.now();
+  private stopping = false;
+
+  constructor(
+    readonly config: Config,
+    readonly version: string,
+    private readonly log: Logger,
+  ) {
+    this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this };
+    this.applyConfig();
+    config.onChange((name) => this.onConfigChange(name));
+  }
+
+  /** Binds every `bind` address; throws with a one-line reason when one fails. */
+  start(): void {
+    const { port, bind } = this.config.values;
+    for (const hostname of bind) {
+      try {
+        this.listeners.push(
+          Bun.listen<Client>({
+            hostname,
+            port,
+            exclusive: true,
+            allowHalfOpen: true,
+            socket: {
+              open: (socket) => this.onOpen(socket),
+              data: (socket, chunk) => this.onData(socket.data, chunk),
+              drain: (socket) => this.onDrain(socket.data),
+              end: (socket) => this.onEnd(socket.data),
+              close: (socket) => this.onClose(socket.data),
+              timeout: (socket) => {
+                socket.data?.socket.end();
+              },
+              error: (socket, error) => this.log.verbose(`client ${socket.data?.address}: ${error.message}`),
+            },
+          }),
+        );
+      } catch (err) {
+        this.stopListeners();
+        throw new Error(`could not listen on ${hostname}:${port}: ${(err as Error).message}`);
+      }
+    }
+    this.port = this.listeners[0]?.port ?? port;
+    this.startCron();
+  }
+
+  // ---- ServerState ---------------------------------------------------------
+
+  clients(): Iterable<Client> {
+    return this.clientsById.values();
+  }
+
+  killClient(id: number): boolean {
+    const client = this.clientsById.get(id);
+    if (client === undefined) return false;
+    this.closeClient(client);
+    return true;
+  }
+
+  shutdown(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.warning(`${reason}: shutting down`);
+    this.stopListeners();
+    if (this.cron) clearInterval(this.cron);
+    for (const client of this.clientsById.values()) this.closeClient(client);
+    this.log.notice("AtomicKV is now ready to exit, bye bye...");
+    // Let the closing sockets flush before the process goes.
+    setTimeout(() => process.exit(0), 10);
+  }
+
+  resetStats(): void {
+    const fresh = freshStats();
+    Object.assign(this.stats, fresh);
+    this.commandStats.clear();
+    Object.assign(this.db.stats, { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 });
+  }
+
+  // ---- Connection events ---------------------------------------------------
+
+  private onOpen(socket: Socket<Client>): void {
+    const client = new Client(
+      this.nextClientId++,
+      socket,
+      formatAddress(socket.remoteAddress, socket.remotePort),
+      formatAddress(socket.localAddress, socket.localPort),
+    );
+    socket.data = client;
+    this.stats.totalConnectionsReceived++;
+    if (this.clientsById.size >= this.config.values.maxclients) {
+      this.stats.rejectedConnections++;
+      client.closed = true;
+      socket.end("-ERR max number of clients reached\r\n");
+      return;
+    }
+    this.clientsById.set(client.id, client);
+    socket.setNoDelay(true);
+    if (this.config.values.timeout > 0) socket.timeout(this.config.values.timeout);
+    this.log.debug(`accepted ${client.address} (id ${client.id})`);
+  }
+
+  private onData(client: Client, chunk: Buffer): void {
+    if (client.closed || client.closeAfterReply) return;
+    const now = Date.now();
+    client.lastInteraction = now;
+    this.db.now = now;
+    this.stats.netInputBytes += chunk.length;
+    this.context.client = client;
+    try {
+      client.parser.feed(chunk, this.onCommand, this.onInlineError);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      // Malformed RESP: say why and close, as Redis does.
+      this.reply.protocol = RESP2;
+      this.reply.error(err.message);
+      client.closeAfterReply = true;
+      this.log.verbose(`protocol error from ${client.address}: ${err.message}`);
+    }
+    this.flush(client);
+    if (client.closeAfterReply && !client.hasPendingOutput) client.socket.end();
+  }
+
+  /** Runs one parsed command for the client whose data is being processed. */
+  private readonly onCommand = (argv: string[], inline: boolean): boolean => {
+    const client = this.context.client;
+    this.reply.protocol = inline ? TEXT : client.resp;
+    const errorsBefore = this.reply.errors;
+    dispatch(this.context, argv);
+    this.stats.totalErrorReplies += this.reply.errors - errorsBefore;
+    if (this.out.length >= FLUSH_THRESHOLD) this.flush(client);
+    return !client.closeAfterReply && !client.closed;
+  };
+
+  private readonly onInlineError = (message: string): void => {
+    this.reply.protocol = TEXT;
+    this.reply.error(message);
+  };
+
+  private flush(client: Client): void {
+    if (this.out.length === 0) return;
+    this.stats.netOutputBytes += this.out.length;
+    client.send(this.out.buf.subarray(0, this.out.length));
+    this.out.shrink();
+  }
+
+  private onDrain(client: Client | undefined): void {
+    if (client === undefined || !client.drain()) return;
+    if (client.closeAfterReply) client.socket.end();
+  }
+
+  /** The peer finished sending: close our side once its replies are out. */
+  private onEnd(client: Client | undefined): void {
+    if (client === undefined) return;
+    client.closeAfterReply = true;
+    if (!client.hasPendingOutput) client.socket.end();
+  }
+
+  private onClose(client: Client | undefined): void {
+    if (client === undefined) return;
+    client.closed = true;
+    this.clientsById.delete(client.id);
+    this.log.debug(`closed ${client.address} (id ${client.id})`);
+  }
+
+  private closeClient(client: Client): void {
+    client.closeAfterReply = true;
+    client.socket.end();
+  }
+
+  private stopListeners(): void {
+    for (const listener of this.listeners) listener.stop(false);
+    this.listeners.length = 0;
+  }
+
+  // ---- Background work -----------------------------------------------------
+
+  /**
+   * Runs `hz` times a second: active expiry with a quarter of each period
+   * as its CPU budget (Redis's default effort), and the ops/sec sample.
+   */
+  private startCron(): void {
+    if (this.cron) clearInterval(this.cron);
+    const periodMs = 1000 / this.config.values.hz;
+    this.cron = setInterval(() => {
+      const now = Date.now();
+      this.db.now = now;
+      this.db.activeExpireCycle(periodMs / 4);
+      this.stats.peakMemory = Math.max(this.stats.peakMemory, this.db.usedMemory);
+      if (now - this.lastSampleAt >= 1000) {
+        const ops = this.stats.totalCommandsProcessed - this.opsAtLastSample;
+        this.stats.instantaneousOpsPerSec = Math.round((ops * 1000) / (now - this.lastSampleAt));
+        this.opsAtLastSample = this.stats.totalCommandsProcessed;
+        this.lastSampleAt = now;
+      }
+    }, periodMs);
+  }
+
+  private applyConfig(): void {
+    this.db.maxmemory = this.config.values.maxmemory;
+    this.db.policy = this.config.values["maxmemory-policy"];
+    this.log.level = this.config.values.loglevel;
+  }
+
+  private onConfigChange(name: OptionName): void {
+    this.applyConfig();
+    if (name === "hz" && this.cron) this.startCron();
+    if (name === "timeout") {
+      for (const client of this.clientsById.values()) client.socket.timeout(this.config.values.timeout);
+    }
+    if (name === "maxmemory") this.db.evictIfNeeded();
+  }
+}
+
+function formatAddress(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export type { CommandContext };

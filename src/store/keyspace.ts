@@ -1,0 +1,451 @@
+import type { EvictionPolicy } from "../config/options.ts";
+import { entryBytes } from "./memory.ts";
+
+/**
+ * The keyspace: a hash index from key to slot, with everything else about a
+ * key kept in parallel arrays indexed by slot (structure of arrays). That is
+ * the seed's hash map + doubly linked list, laid out so a key costs a few
+ * machine words instead of an object per entry, and so the GC has nothing
+ * to trace but the key and value strings themselves.
+ *
+ * - Recency is exact: every access moves the key to the head of a doubly
+ *   linked list (`prev`/`next`), and LRU eviction takes the tail. Redis
+ *   instead samples keys by a 1-second clock and can evict a hot key under
+ *   bursty writes; this cannot.
+ * - Keys with a TTL are also kept in a second list in recency order (for
+ *   volatile-lru) and in a dense array (for O(1) uniform random picks by the
+ *   active expiry cycle, volatile-random and volatile-ttl).
+ * - A key never changes slot while it exists, which is what lets a SCAN
+ *   cursor be a slot number and still return every key present throughout
+ *   an iteration, whatever is added, deleted or evicted meanwhile.
+ *
+ * Values are byte strings (one char per byte, latin1): binary-safe, compact
+ * (JSC stores them as 8-bit strings) and written to sockets without
+ * conversion. bench/micro.ts compares this with Buffer values.
+ */
+
+export type Value = string;
+
+const NONE = -1;
+const INITIAL_CAPACITY = 1024;
+/** Keys sampled per round by volatile-ttl eviction, like Redis's maxmemory-samples. */
+const TTL_EVICTION_SAMPLES = 5;
+
+export interface KeyspaceStats {
+  hits: number;
+  misses: number;
+  expiredKeys: number;
+  evictedKeys: number;
+}
+
+export class Keyspace {
+  private readonly index = new Map<string, number>();
+  private keys: (string | undefined)[] = [];
+  private values: (Value | undefined)[] = [];
+  private capacity = 0;
+  /** Slots below this have been used at least once. */
+  private highWater = 0;
+  private freeSlots = new Int32Array(0);
+  private freeCount = 0;
+
+  // All keys, most recently used at the head.
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  private head = NONE;
+  private tail = NONE;
+
+  /** Absolute expiry in Unix ms; 0 means no TTL. */
+  private expireAt = new Float64Array(0);
+  /** Last access, in seconds since `epochSeconds` (OBJECT IDLETIME). */
+  private lastAccess = new Uint32Array(0);
+  private readonly epochSeconds = Math.floor(Date.now() / 1000);
+
+  // Keys with a TTL: their own recency list, and a dense array for random picks.
+  private vprev = new Int32Array(0);
+  private vnext = new Int32Array(0);
+  private vhead = NONE;
+  private vtail = NONE;
+  private volatileSlots = new Int32Array(0);
+  private volatilePos = new Int32Array(0);
+  private volatileCount = 0;
+
+  /** Estimated bytes held by keys and values; compared against maxmemory. */
+  usedMemory = 0;
+  maxmemory = 0;
+  policy: EvictionPolicy = "allkeys-lru";
+  /** The time commands run at: set once per batch by the server, as Redis caches mstime. */
+  now = Date.now();
+
+  readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 };
+
+  constructor() {
+    this.grow(INITIAL_CAPACITY);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get volatileSize(): number {
+    return this.volatileCount;
+  }
+
+  // ---- Reads -------------------------------------------------------------
+
+  /** The value for a read command: counts a hit or miss and refreshes recency. */
+  get(key: string): Value | undefined {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    this.touchSlot(slot);
+    return this.values[slot];
+  }
+
+  /** The value without touching recency or stats (for writes that read first). */
+  peek(key: string): Value | undefined {
+    const slot = this.liveSlot(key);
+    return slot === NONE ? undefined : this.values[slot];
+  }
+
+  has(key: string): boolean {
+    return this.liveSlot(key) !== NONE;
+  }
+
+  /** Marks a key as used (TOUCH); false if it does not exist. */
+  touch(key: string): boolean {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) return false;
+    this.touchSlot(slot);
+    return true;
+  }
+
+  /** Absolute expiry in ms, 0 when the key has none, -1 when there is no key. */
+  expireTime(key: string): number {
+    const slot = this.liveSlot(key);
+    return slot === NONE ? -1 : this.expireAt[slot]!;
+  }
+
+  /** Seconds since the key was last accessed, or -1 when there is no key. */
+  idleSeconds(key: string): number {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) return -1;
+    return Math.max(0, Math.floor(this.now / 1000) - this.epochSeconds - this.lastAccess[slot]!);
+  }
+
+  memoryUsage(key: string): number {
+    const slot = this.liveSlot(key);
+    return slot === NONE ? -1 : entryBytes(key, this.values[slot]!);
+  }
+
+  // ---- Writes ------------------------------------------------------------
+
+  /**
+   * Stores a value. `expireAt` is absolute Unix ms; 0 clears any TTL and
+   * KEEP_TTL keeps the existing one (SET … KEEPTTL, APPEND, INCR…).
+   */
+  set(key: string, value: Value, expireAt: number = 0): void {
+    let slot = this.liveSlot(key);
+    if (slot === NONE) {
+      slot = this.allocateSlot();
+      this.index.set(key, slot);
+      this.keys[slot] = key;
+      this.values[slot] = value;
+      this.expireAt[slot] = 0;
+      this.linkHead(slot);
+      this.usedMemory += entryBytes(key, value);
+    } else {
+      this.usedMemory += entryBytes(key, value) - entryBytes(key, this.values[slot]!);
+      this.values[slot] = value;
+      this.touchSlot(slot);
+    }
+    this.lastAccess[slot] = Math.floor(this.now / 1000) - this.epochSeconds;
+    if (expireAt !== KEEP_TTL) this.setSlotExpire(slot, expireAt);
+  }
+
+  delete(key: string): boolean {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) return false;
+    this.removeSlot(slot);
+    return true;
+  }
+
+  /** Sets (ms > 0) or clears (0) a key's TTL; false if there is no key. */
+  setExpire(key: string, expireAt: number): boolean {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) return false;
+    this.setSlotExpire(slot, expireAt);
+    return true;
+  }
+
+  flush(): number {
+    const removed = this.index.size;
+    this.index.clear();
+    this.keys = [];
+    this.values = [];
+    this.capacity = 0;
+    this.highWater = 0;
+    this.freeCount = 0;
+    this.head = this.tail = this.vhead = this.vtail = NONE;
+    this.volatileCount = 0;
+    this.usedMemory = 0;
+    this.prev = this.next = this.vprev = this.vnext = this.volatileSlots = this.volatilePos = this.freeSlots = new Int32Array(0);
+    this.expireAt = new Float64Array(0);
+    this.lastAccess = new Uint32Array(0);
+    this.grow(INITIAL_CAPACITY);
+    return removed;
+  }
+
+  // ---- Iteration ---------------------------------------------------------
+
+  /**
+   * One SCAN step from slot `cursor`: visits slots until `count` live keys
+   * were seen (or 10×count slots), and returns the next cursor, 0 when done.
+   */
+  scan(cursor: number, count: number, visit: (key: string, value: Value) => void): number {
+    let slot = cursor;
+    let seen = 0;
+    const maxSlots = count * 10;
+    let visited = 0;
+    while (slot < this.highWater && seen < count && visited < maxSlots) {
+      const key = this.keys[slot];
+      if (key !== undefined && !this.expireIfDue(slot)) {
+        visit(key, this.values[slot]!);
+        seen++;
+      }
+      slot++;
+      visited++;
+    }
+    return slot >= this.highWater ? 0 : slot;
+  }
+
+  /** Every live key, for KEYS. */
+  forEach(visit: (key: string, value: Value) => void): void {
+    for (let slot = 0; slot < this.highWater; slot++) {
+      const key = this.keys[slot];
+      if (key !== undefined && !this.expireIfDue(slot)) visit(key, this.values[slot]!);
+    }
+  }
+
+  randomKey(): string | undefined {
+    while (this.index.size > 0) {
+      const slot = this.randomOccupiedSlot();
+      if (!this.expireIfDue(slot)) return this.keys[slot];
+    }
+    return undefined;
+  }
+
+  // ---- Memory limit and expiry -------------------------------------------
+
+  /**
+   * Evicts keys by the policy until usage is under maxmemory. Returns false
+   * when it cannot get there (noeviction, or no key the policy may take), so
+   * the caller refuses the write with -OOM.
+   */
+  evictIfNeeded(): boolean {
+    if (this.maxmemory === 0) return true;
+    while (this.usedMemory > this.maxmemory) {
+      const slot = this.evictionCandidate();
+      if (slot === NONE) return false;
+      this.removeSlot(slot);
+      this.stats.evictedKeys++;
+    }
+    return true;
+  }
+
+  get overMemoryLimit(): boolean {
+    return this.maxmemory !== 0 && this.usedMemory > this.maxmemory;
+  }
+
+  /**
+   * Reclaims expired keys nobody reads, as Redis's active expiry cycle does:
+   * sample 20 random keys with a TTL, delete the expired ones, and keep
+   * going while more than a tenth of a sample was expired, until the time
+   * budget is spent. Returns the number of keys deleted.
+   */
+  activeExpireCycle(budgetMs: number): number {
+    const deadline = performance.now() + budgetMs;
+    let deleted = 0;
+    for (let round = 0; this.volatileCount > 0; round++) {
+      const sample = Math.min(20, this.volatileCount);
+      let expired = 0;
+      for (let i = 0; i < sample && this.volatileCount > 0; i++) {
+        const slot = this.volatileSlots[(Math.random() * this.volatileCount) | 0]!;
+        if (this.expireIfDue(slot)) expired++;
+      }
+      deleted += expired;
+      if (expired * 10 <= sample) break;
+      if ((round & 15) === 15 && performance.now() > deadline) break;
+    }
+    return deleted;
+  }
+
+  // ---- Internals ---------------------------------------------------------
+
+  /** The key's slot, deleting it first if its TTL has passed (lazy expiry). */
+  private liveSlot(key: string): number {
+    const slot = this.index.get(key);
+    if (slot === undefined) return NONE;
+    return this.expireIfDue(slot) ? NONE : slot;
+  }
+
+  private expireIfDue(slot: number): boolean {
+    const at = this.expireAt[slot]!;
+    if (at === 0 || at > this.now) return false;
+    this.removeSlot(slot);
+    this.stats.expiredKeys++;
+    return true;
+  }
+
+  private touchSlot(slot: number): void {
+    this.lastAccess[slot] = Math.floor(this.now / 1000) - this.epochSeconds;
+    if (this.head !== slot) {
+      this.unlink(slot);
+      this.linkHead(slot);
+    }
+    if (this.volatilePos[slot] !== NONE && this.vhead !== slot) {
+      this.vunlink(slot);
+      this.vlinkHead(slot);
+    }
+  }
+
+  private setSlotExpire(slot: number, expireAt: number): void {
+    const wasVolatile = this.volatilePos[slot] !== NONE;
+    this.expireAt[slot] = expireAt;
+    if (expireAt !== 0 && !wasVolatile) {
+      this.volatilePos[slot] = this.volatileCount;
+      this.volatileSlots[this.volatileCount++] = slot;
+      this.vlinkHead(slot);
+    } else if (expireAt === 0 && wasVolatile) {
+      this.removeVolatile(slot);
+    }
+  }
+
+  private removeVolatile(slot: number): void {
+    const pos = this.volatilePos[slot]!;
+    const last = this.volatileSlots[--this.volatileCount]!;
+    this.volatileSlots[pos] = last;
+    this.volatilePos[last] = pos;
+    this.volatilePos[slot] = NONE;
+    this.vunlink(slot);
+  }
+
+  private removeSlot(slot: number): void {
+    const key = this.keys[slot]!;
+    this.usedMemory -= entryBytes(key, this.values[slot]!);
+    this.index.delete(key);
+    this.unlink(slot);
+    if (this.volatilePos[slot] !== NONE) this.removeVolatile(slot);
+    this.expireAt[slot] = 0;
+    this.keys[slot] = undefined;
+    this.values[slot] = undefined;
+    this.freeSlots[this.freeCount++] = slot;
+  }
+
+  private allocateSlot(): number {
+    if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
+    if (this.highWater === this.capacity) this.grow(this.capacity * 2);
+    return this.highWater++;
+  }
+
+  private grow(capacity: number): void {
+    const extend = <T extends Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, fill?: number): T => {
+      const next = make(capacity);
+      next.set(old);
+      if (fill !== undefined) next.fill(fill, old.length);
+      return next;
+    };
+    this.prev = extend(this.prev, (n) => new Int32Array(n));
+    this.next = extend(this.next, (n) => new Int32Array(n));
+    this.vprev = extend(this.vprev, (n) => new Int32Array(n));
+    this.vnext = extend(this.vnext, (n) => new Int32Array(n));
+    this.volatileSlots = extend(this.volatileSlots, (n) => new Int32Array(n));
+    this.volatilePos = extend(this.volatilePos, (n) => new Int32Array(n), NONE);
+    this.freeSlots = extend(this.freeSlots, (n) => new Int32Array(n));
+    this.expireAt = extend(this.expireAt, (n) => new Float64Array(n));
+    this.lastAccess = extend(this.lastAccess, (n) => new Uint32Array(n));
+    this.capacity = capacity;
+  }
+
+  private linkHead(slot: number): void {
+    this.prev[slot] = NONE;
+    this.next[slot] = this.head;
+    if (this.head !== NONE) this.prev[this.head] = slot;
+    this.head = slot;
+    if (this.tail === NONE) this.tail = slot;
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot]!;
+    const n = this.next[slot]!;
+    if (p !== NONE) this.next[p] = n;
+    else this.head = n;
+    if (n !== NONE) this.prev[n] = p;
+    else this.tail = p;
+  }
+
+  private vlinkHead(slot: number): void {
+    this.vprev[slot] = NONE;
+    this.vnext[slot] = this.vhead;
+    if (this.vhead !== NONE) this.vprev[this.vhead] = slot;
+    this.vhead = slot;
+    if (this.vtail === NONE) this.vtail = slot;
+  }
+
+  private vunlink(slot: number): void {
+    const p = this.vprev[slot]!;
+    const n = this.vnext[slot]!;
+    if (p !== NONE) this.vnext[p] = n;
+    else this.vhead = n;
+    if (n !== NONE) this.vprev[n] = p;
+    else this.vtail = p;
+  }
+
+  private evictionCandidate(): number {
+    switch (this.policy) {
+      case "noeviction":
+        return NONE;
+      case "allkeys-lru":
+        return this.tail;
+      case "volatile-lru":
+        return this.vtail;
+      case "allkeys-random":
+        return this.index.size === 0 ? NONE : this.randomOccupiedSlot();
+      case "volatile-random":
+        return this.volatileCount === 0 ? NONE : this.volatileSlots[(Math.random() * this.volatileCount) | 0]!;
+      case "volatile-ttl": {
+        // Like Redis: the soonest-expiring of a few sampled keys with a TTL.
+        if (this.volatileCount === 0) return NONE;
+        let best = NONE;
+        for (let i = 0; i < TTL_EVICTION_SAMPLES; i++) {
+          const slot = this.volatileSlots[(Math.random() * this.volatileCount) | 0]!;
+          if (best === NONE || this.expireAt[slot]! < this.expireAt[best]!) best = slot;
+        }
+        return best;
+      }
+    }
+  }
+
+  /**
+   * A uniformly random live slot. Slots are mostly occupied (freed ones are
+   * reused first), so a few random probes almost always hit; after mass
+   * deletion it falls back to walking from a random point.
+   */
+  private randomOccupiedSlot(): number {
+    for (let i = 0; i < 32; i++) {
+      const slot = (Math.random() * this.highWater) | 0;
+      if (this.keys[slot] !== undefined) return slot;
+    }
+    const start = (Math.random() * this.highWater) | 0;
+    for (let i = 0; i < this.highWater; i++) {
+      const slot = (start + i) % this.highWater;
+      if (this.keys[slot] !== undefined) return slot;
+    }
+    return NONE;
+  }
+}
+
+/** Passed as `expireAt` to keep a key's current TTL. */
+export const KEEP_TTL = -1;

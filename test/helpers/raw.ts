@@ -1,0 +1,109 @@
+import type { Socket } from "bun";
+
+/**
+ * A raw TCP client for tests that speak bytes: the seed's nc sessions,
+ * hand-written RESP, frames split at odd offsets, malformed input.
+ * Received bytes accumulate as a latin1 string.
+ */
+export class RawClient {
+  private received = "";
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(private socket: Socket<RawClient> | null) {}
+
+  static async connect(port: number, host = "127.0.0.1"): Promise<RawClient> {
+    const client = new RawClient(null);
+    client.socket = await Bun.connect<RawClient>({
+      hostname: host,
+      port,
+      data: client,
+      socket: {
+        data(s, chunk) {
+          s.data.received += Buffer.from(chunk).toString("latin1");
+          s.data.wake();
+        },
+        close(s) {
+          s.data.closed = true;
+          s.data.wake();
+        },
+        end(s) {
+          s.data.closed = true;
+          s.data.wake();
+        },
+      },
+    });
+    return client;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket!.write(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+  }
+
+  /** Waits until `predicate(received)` holds, or throws after timeoutMs with what arrived. */
+  async waitFor(predicate: (received: string) => boolean, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.received)) {
+      if (this.closed) throw new Error(`connection closed; received ${JSON.stringify(this.received)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; received ${JSON.stringify(this.received)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.received;
+  }
+
+  /** Reads exactly `n` lines (ending in \n) and removes them from the buffer. */
+  async lines(n: number, timeoutMs = 5000): Promise<string[]> {
+    await this.waitFor((r) => r.split("\n").length - 1 >= n, timeoutMs);
+    const parts = this.received.split("\n");
+    const taken = parts.slice(0, n);
+    this.received = parts.slice(n).join("\n");
+    return taken.map((l) => l.replace(/\r$/, ""));
+  }
+
+  /** Reads exactly `n` bytes and removes them from the buffer. */
+  async bytes(n: number, timeoutMs = 5000): Promise<string> {
+    await this.waitFor((r) => r.length >= n, timeoutMs);
+    const taken = this.received.slice(0, n);
+    this.received = this.received.slice(n);
+    return taken;
+  }
+
+  /** Sends a line of the text protocol and returns the next reply line. */
+  async command(line: string): Promise<string> {
+    this.write(line + "\r\n");
+    return (await this.lines(1))[0]!;
+  }
+
+  /** Resolves once the server has closed the connection. */
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    await this.waitFor(() => this.closed, timeoutMs).catch((err) => {
+      if (!this.closed) throw err;
+    });
+  }
+
+  get pending(): string {
+    return this.received;
+  }
+
+  close(): void {
+    this.socket?.end();
+  }
+}
+
+/** Encodes a command as a RESP multibulk request. */
+export function resp(...args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`).join("");
+}

@@ -1,0 +1,130 @@
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+/**
+ * Starts a real AtomicKV server for a test: from source (`bun src/main.ts`),
+ * or the built binary when ATOMICKV_BINARY names it (CI runs the end-to-end
+ * suite both ways). Each server gets a free loopback port and its own
+ * data directory.
+ */
+
+const ROOT = resolve(import.meta.dir, "../..");
+
+export interface RunningServer {
+  readonly host: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly proc: Subprocess;
+  /** Everything the server wrote to stderr so far. */
+  logs(): string;
+  /** SIGTERM, wait for exit, remove the data directory; returns the exit code. */
+  stop(): Promise<number>;
+}
+
+export function serverCommand(): string[] {
+  const binary = process.env.ATOMICKV_BINARY;
+  return binary ? [resolve(ROOT, binary)] : [process.execPath, join(ROOT, "src/main.ts")];
+}
+
+export async function freePort(): Promise<number> {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
+/** Resolves when a TCP connection to the port succeeds and PING is answered. */
+export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((done) => {
+      let settled = false;
+      const finish = (v: boolean) => {
+        if (!settled) {
+          settled = true;
+          done(v);
+        }
+      };
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(s) {
+            s.write("*1\r\n$4\r\nPING\r\n");
+          },
+          data(s, d) {
+            finish(d.toString().startsWith("+PONG"));
+            s.end();
+          },
+          close() {
+            finish(false);
+          },
+          connectError() {
+            finish(false);
+          },
+          error() {
+            finish(false);
+          },
+        },
+      }).catch(() => finish(false));
+      setTimeout(() => finish(false), 500);
+    });
+    if (ok) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+export async function startServer(args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "atomickv-test-"));
+  let stderr = "";
+  const proc = Bun.spawn([...serverCommand(), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) stderr += decoder.decode(chunk);
+  })();
+  try {
+    await Promise.race([
+      waitForPing(port),
+      proc.exited.then((code) => {
+        throw new Error(`server exited with ${code} before answering: ${stderr}`);
+      }),
+    ]);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    host: "127.0.0.1",
+    port,
+    dir,
+    proc,
+    logs: () => stderr,
+    async stop() {
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+/** Runs the server with arguments that should make it refuse to start. */
+export async function runToExit(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([...serverCommand(), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

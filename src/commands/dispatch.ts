@@ -1,5 +1,5 @@
 import { lookupCommand } from "./table.ts";
-import { Errors, type CommandContext, type CommandStats } from "./types.ts";
+import { Errors, type CommandContext } from "./types.ts";
 
 /**
  * Runs one command: lookup, arity check, the memory limit for commands that
@@ -7,21 +7,21 @@ import { Errors, type CommandContext, type CommandStats } from "./types.ts";
  * client sends can throw past this point.
  */
 export function dispatch(ctx: CommandContext, argv: string[]): void {
-  const spec = lookupCommand(argv[0]!);
+  const command = lookupCommand(argv[0]!);
   const { reply, server } = ctx;
   server.stats.totalCommandsProcessed++;
-  if (spec === undefined) {
+  if (command === undefined) {
     reply.error(unknownCommand(argv));
     return;
   }
-  const stats = statsFor(ctx, spec.name);
+  const { spec, stats } = command;
   ctx.client.lastCommand = spec.name;
   if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
     stats.rejectedCalls++;
     reply.error(Errors.arity(spec.name));
     return;
   }
-  if (ctx.db.maxmemory !== 0 && spec.flags.includes("denyoom") && !ctx.db.evictIfNeeded()) {
+  if (command.denyOom && ctx.db.maxmemory !== 0 && !ctx.db.evictIfNeeded()) {
     stats.rejectedCalls++;
     reply.error(Errors.oom);
     return;
@@ -30,15 +30,6 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   stats.calls++;
   spec.handler(ctx, argv);
   if (reply.errors !== errorsBefore) stats.failedCalls++;
-}
-
-function statsFor(ctx: CommandContext, name: string): CommandStats {
-  let stats = ctx.server.commandStats.get(name);
-  if (stats === undefined) {
-    stats = { calls: 0, failedCalls: 0, rejectedCalls: 0 };
-    ctx.server.commandStats.set(name, stats);
-  }
-  return stats;
 }
 
 /** Redis's text: the name and the first few arguments, each cut to 128 bytes. */

@@ -78,7 +78,7 @@ function command(ctx: CommandContext, argv: string[]): void {
       reply.integer(ALL_COMMANDS.length);
       return;
     case "info": {
-      const specs = argv.length === 2 ? ALL_COMMANDS : argv.slice(2).map((name) => lookupCommand(name));
+      const specs = argv.length === 2 ? ALL_COMMANDS : argv.slice(2).map((name) => lookupCommand(name)?.spec);
       reply.array(specs.length);
       for (const spec of specs) {
         if (spec) writeInfo(ctx, spec);
@@ -87,7 +87,7 @@ function command(ctx: CommandContext, argv: string[]): void {
       return;
     }
     case "docs": {
-      const specs = argv.length === 2 ? ALL_COMMANDS : argv.slice(2).flatMap((name) => lookupCommand(name) ?? []);
+      const specs = argv.length === 2 ? ALL_COMMANDS : argv.slice(2).flatMap((name) => lookupCommand(name)?.spec ?? []);
       reply.map(specs.length);
       for (const spec of specs) {
         reply.bulk(spec.name);

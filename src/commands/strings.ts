@@ -1,6 +1,6 @@
 import { KEEP_TTL } from "../store/keyspace.ts";
 import { PROTO_MAX_BULK_LEN } from "../protocol/request-parser.ts";
-import { formatRedisFloat, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
+import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
 import { expireArg, int64Arg } from "./args.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
@@ -269,24 +269,19 @@ function decrby(ctx: CommandContext, argv: string[]): void {
   incrementBy(ctx, argv[1]!, -delta);
 }
 
+/** INCRBYFLOAT: long double arithmetic and formatting, digit for digit as Redis prints it. */
 function incrbyfloat(ctx: CommandContext, argv: string[]): void {
-  const delta = parseRedisFloat(argv[2]!);
-  if (delta === null) {
+  const delta = argv[2]!;
+  const old = ctx.db.peek(argv[1]!) ?? "0";
+  if (parseRedisFloat(delta) === null || parseRedisFloat(old) === null) {
     ctx.reply.error(Errors.notFloat);
     return;
   }
-  const old = ctx.db.peek(argv[1]!);
-  const current = old === undefined ? 0 : parseRedisFloat(old);
-  if (current === null) {
-    ctx.reply.error(Errors.notFloat);
-    return;
-  }
-  const result = current + delta;
-  if (!Number.isFinite(result)) {
+  const text = addRedisFloats(old, delta);
+  if (text === null) {
     ctx.reply.error("ERR increment would produce NaN or Infinity");
     return;
   }
-  const text = formatRedisFloat(result);
   ctx.db.set(argv[1]!, text, KEEP_TTL);
   ctx.reply.bulk(text);
 }

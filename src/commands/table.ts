@@ -4,7 +4,7 @@ import { introspectionCommands } from "./introspection.ts";
 import { keyCommands } from "./keys.ts";
 import { serverCommands } from "./server.ts";
 import { stringCommands } from "./strings.ts";
-import type { CommandSpec } from "./types.ts";
+import type { CommandSpec, CommandStats } from "./types.ts";
 
 /**
  * The command table: every command's spec, looked up by name. Names are
@@ -20,13 +20,31 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...introspectionCommands,
 ].sort((a, b) => a.name.localeCompare(b.name));
 
-const byName = new Map<string, CommandSpec>();
-for (const spec of ALL_COMMANDS) {
-  if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
-  byName.set(spec.name, spec);
-  byName.set(spec.name.toUpperCase(), spec);
+/** A table row as dispatch uses it: the spec plus what is derived from it once. */
+export interface Command {
+  readonly spec: CommandSpec;
+  /** Refused with -OOM while over maxmemory (Redis's DENYOOM flag). */
+  readonly denyOom: boolean;
+  readonly stats: CommandStats;
 }
 
-export function lookupCommand(name: string): CommandSpec | undefined {
+const byName = new Map<string, Command>();
+for (const spec of ALL_COMMANDS) {
+  if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
+  const command: Command = { spec, denyOom: spec.flags.includes("denyoom"), stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 } };
+  byName.set(spec.name, command);
+  byName.set(spec.name.toUpperCase(), command);
+}
+
+export function lookupCommand(name: string): Command | undefined {
   return byName.get(name) ?? byName.get(name.toLowerCase());
+}
+
+/** Per-command counters of every command called at least once (INFO commandstats). */
+export function commandStats(): [string, CommandStats][] {
+  return ALL_COMMANDS.map((spec) => [spec.name, byName.get(spec.name)!.stats] as [string, CommandStats]).filter(([, s]) => s.calls + s.rejectedCalls > 0);
+}
+
+export function resetCommandStats(): void {
+  for (const spec of ALL_COMMANDS) Object.assign(byName.get(spec.name)!.stats, { calls: 0, failedCalls: 0, rejectedCalls: 0 });
 }

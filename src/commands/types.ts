@@ -84,7 +84,6 @@ export interface ServerStats {
 export interface ServerState {
   readonly config: Config;
   readonly stats: ServerStats;
-  readonly commandStats: Map<string, CommandStats>;
   readonly startedAt: number;
   readonly runId: string;
   readonly version: string;

@@ -41,15 +41,15 @@ export class Client implements ClientState {
    * Sends bytes that live in a shared buffer: what the socket does not take
    * now is copied and queued, and goes out in order on `drain`.
    */
-  send(bytes: Uint8Array): void {
-    if (this.closed || bytes.length === 0) return;
+  send(buffer: Buffer, length: number): void {
+    if (this.closed || length === 0) return;
     if (this.pendingBytes > 0) {
-      this.queue(bytes);
+      this.queue(buffer.subarray(0, length));
       return;
     }
-    const written = this.socket.write(bytes);
+    const written = this.socket.write(buffer, 0, length);
     if (written < 0) return;
-    if (written < bytes.length) this.queue(bytes.subarray(written));
+    if (written < length) this.queue(buffer.subarray(written, length));
   }
 
   private queue(bytes: Uint8Array): void {

@@ -1,6 +1,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { dispatch } from "../commands/dispatch.ts";
-import type { CommandContext, CommandStats, ServerState, ServerStats } from "../commands/types.ts";
+import { resetCommandStats } from "../commands/table.ts";
+import type { CommandContext, ServerState, ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
@@ -39,7 +40,6 @@ function freshStats(): ServerStats {
 export class Server implements ServerState {
   readonly db = new Keyspace();
   readonly stats = freshStats();
-  readonly commandStats = new Map<string, CommandStats>();
   readonly startedAt = Date.now();
   readonly runId = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
   port = 0;
@@ -126,7 +126,7 @@ export class Server implements ServerState {
   resetStats(): void {
     const fresh = freshStats();
     Object.assign(this.stats, fresh);
-    this.commandStats.clear();
+    resetCommandStats();
     Object.assign(this.db.stats, { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 });
   }
 
@@ -149,6 +149,7 @@ export class Server implements ServerState {
     }
     this.clientsById.set(client.id, client);
     socket.setNoDelay(true);
+    // An idle timeout: Bun restarts it on every read and write.
     if (this.config.values.timeout > 0) socket.timeout(this.config.values.timeout);
     this.log.debug(`accepted ${client.address} (id ${client.id})`);
   }
@@ -166,7 +167,8 @@ export class Server implements ServerState {
       if (!(err instanceof ProtocolError)) throw err;
       // Malformed RESP: say why and close, as Redis does.
       this.reply.protocol = RESP2;
-      this.reply.error(err.message);
+      // Redis's addReplyError prefixes "ERR ": `-ERR Protocol error: ...`.
+      this.reply.error("ERR " + err.message);
       client.closeAfterReply = true;
       this.log.verbose(`protocol error from ${client.address}: ${err.message}`);
     }
@@ -193,7 +195,7 @@ export class Server implements ServerState {
   private flush(client: Client): void {
     if (this.out.length === 0) return;
     this.stats.netOutputBytes += this.out.length;
-    client.send(this.out.buf.subarray(0, this.out.length));
+    client.send(this.out.buf, this.out.length);
     this.out.shrink();
   }
 

@@ -5,7 +5,10 @@
  *    syntax behind INCR, EXPIRE, LRANGE indexes, ...
  *  - parseRedisFloat: `string2ld` (strtold on x86-64's 80-bit long double),
  *    used by INCRBYFLOAT / HINCRBYFLOAT.
- *  - formatRedisFloat: `ld2string(..., LD_STR_HUMAN)`, how INCRBYFLOAT prints.
+ *  - formatRedisFloat: `ld2string(..., LD_STR_HUMAN)`, how INCRBYFLOAT prints,
+ *    approximated from a double.
+ *  - addRedisFloats: INCRBYFLOAT's whole parse + long double add + print,
+ *    emulated exactly with BigInt (digit-for-digit identical to Redis).
  *  - formatDouble: `d2string` (Redis >= 7.2: integers via ll2string, other
  *    values via fpconv_dtoa's shortest round-trip digits), used for ZSCORE,
  *    WITHSCORES, RESP3 doubles, ...
@@ -370,6 +373,7 @@ const TWO_64 = 2 ** 64;
  * significant digits (Redis shows up to 17 decimals of a 64-bit significand),
  * noise larger than one ulp (e.g. 1 − 1.1 = −0.10000000000000009 here, "-0.1"
  * in Redis), and the rare 16–17 digit value that sits next to a short decimal.
+ * For INCRBYFLOAT/HINCRBYFLOAT prefer addRedisFloats, which is exact.
  */
 export function formatRedisFloat(x: number): string {
   if (Number.isNaN(x)) return "nan";
@@ -435,4 +439,126 @@ export function formatDouble(x: number): string {
   }
   const mantissa = n > 1 ? digits[0] + "." + digits.slice(1) : digits;
   return sign + mantissa + "e" + (K + n - 1 < 0 ? "-" : "+") + String(exp);
+}
+
+// ---------------------------------------------------------------------------
+// Exact INCRBYFLOAT arithmetic (x86-64 80-bit long double, emulated)
+// ---------------------------------------------------------------------------
+
+/**
+ * A finite x87 extended-precision value (−1)^negative × m × 2^e, with
+ * m < 2^64 (64-bit significand with explicit integer bit), or ±infinity.
+ */
+interface LongDouble {
+  negative: boolean;
+  infinite: boolean;
+  m: bigint;
+  e: number;
+}
+
+/** Smallest exponent of the last significand bit: the subnormal 2^-16445. */
+const LD_MIN_EXP = -16445;
+/** Largest exponent of the last significand bit: LDBL_MAX = (2^64 − 1) × 2^16320. */
+const LD_MAX_EXP = 16320;
+const TWO_63 = 1n << 63n;
+const TWO_64_BIG = 1n << 64n;
+
+function bitLength(x: bigint): number {
+  return x.toString(2).length; // x > 0
+}
+
+/** Rounds the positive rational num/den to long double, half-to-even (FPU default). */
+function roundToLongDouble(negative: boolean, num: bigint, den: bigint): LongDouble {
+  // floor(log2(num/den)) is bitLength difference or one less.
+  let lg = bitLength(num) - bitLength(den);
+  const atLeast = lg >= 0 ? num >= den << BigInt(lg) : num << BigInt(-lg) >= den;
+  if (!atLeast) lg--;
+  let e = Math.max(lg - 63, LD_MIN_EXP); // 64 significant bits, fewer when subnormal
+  let n = num;
+  let d = den;
+  if (e >= 0) d <<= BigInt(e);
+  else n <<= BigInt(-e);
+  let m = n / d;
+  const twiceRem = (n - m * d) * 2n;
+  if (twiceRem > d || (twiceRem === d && (m & 1n) === 1n)) m++;
+  if (m === TWO_64_BIG) {
+    m = TWO_63;
+    e++;
+  }
+  if (e > LD_MAX_EXP) return { negative, infinite: true, m: 0n, e: 0 };
+  return { negative, infinite: false, m, e };
+}
+
+/** strtold: the correctly rounded long double of a scanned literal. */
+function scannedToLongDouble(f: ScannedFloat): LongDouble {
+  if (f.infinite || f.digits === "") return { negative: f.negative, infinite: f.infinite, m: 0n, e: 0 };
+  const D = BigInt(f.digits);
+  return f.exp10 >= 0
+    ? roundToLongDouble(f.negative, D * 10n ** BigInt(f.exp10), 1n)
+    : roundToLongDouble(f.negative, D, 10n ** BigInt(-f.exp10));
+}
+
+/** x87 addition: exact sum rounded once. Returns null for NaN (inf + −inf). */
+function addLongDouble(a: LongDouble, b: LongDouble): LongDouble | null {
+  if (a.infinite || b.infinite) {
+    if (a.infinite && b.infinite && a.negative !== b.negative) return null;
+    return a.infinite ? a : b;
+  }
+  if (a.m === 0n && b.m === 0n) {
+    // (−0) + (−0) = −0; any other combination of zeros is +0.
+    return { negative: a.negative && b.negative, infinite: false, m: 0n, e: 0 };
+  }
+  if (a.m === 0n) return b;
+  if (b.m === 0n) return a;
+  const e = Math.min(a.e, b.e);
+  const sa = (a.negative ? -a.m : a.m) << BigInt(a.e - e);
+  const sb = (b.negative ? -b.m : b.m) << BigInt(b.e - e);
+  const sum = sa + sb;
+  if (sum === 0n) return { negative: false, infinite: false, m: 0n, e: 0 }; // x + (−x) = +0
+  const negative = sum < 0n;
+  const mag = negative ? -sum : sum;
+  return e >= 0 ? roundToLongDouble(negative, mag << BigInt(e), 1n) : roundToLongDouble(negative, mag, 1n << BigInt(-e));
+}
+
+/** ld2string(LD_STR_HUMAN) of a finite long double: %.17Lf, trimmed. */
+function formatLongDoubleHuman(x: LongDouble): string {
+  const SCALE = 10n ** 17n;
+  let scaled: bigint; // round-half-even(|x| × 10^17), as printf does
+  if (x.e >= 0) {
+    scaled = (x.m << BigInt(x.e)) * SCALE;
+  } else {
+    const num = x.m * SCALE;
+    const den = 1n << BigInt(-x.e);
+    scaled = num / den;
+    const twiceRem = (num - scaled * den) * 2n;
+    if (twiceRem > den || (twiceRem === den && (scaled & 1n) === 1n)) scaled++;
+  }
+  const text = scaled.toString().padStart(18, "0");
+  const intPart = text.slice(0, -17);
+  const fracPart = text.slice(-17).replace(/0+$/, "");
+  const body = fracPart === "" ? intPart : intPart + "." + fracPart;
+  return x.negative && body !== "0" ? "-" + body : body;
+}
+
+/**
+ * Exactly what Redis prints for INCRBYFLOAT / HINCRBYFLOAT: parses both
+ * operands like strtold into 80-bit long doubles, adds them with x87
+ * rounding, and formats with ld2string's LD_STR_HUMAN (%.17Lf, trimmed).
+ * Unlike formatRedisFloat(Number(a) + Number(b)) this reproduces Redis
+ * digit for digit, including its long double artefacts:
+ *   addRedisFloats("0.1", "0.2")      → "0.3"
+ *   addRedisFloats("-14.486", "73679") → "73664.5140000000000029"
+ *
+ * Both operands must be accepted by parseRedisFloat (check that first to
+ * reply "value is not a valid float"); otherwise this throws a RangeError.
+ * Returns null when the sum is infinite or NaN, i.e. Redis's
+ * "increment would produce NaN or Infinity".
+ */
+export function addRedisFloats(a: string, b: string): string | null {
+  const fa = scanRedisFloat(a);
+  const fb = scanRedisFloat(b);
+  if (fa === null || fb === null) throw new RangeError("addRedisFloats: operand is not a valid float");
+  const sum = addLongDouble(scannedToLongDouble(fa), scannedToLongDouble(fb));
+  if (sum === null || sum.infinite) return null;
+  return formatLongDoubleHuman(sum);
 }

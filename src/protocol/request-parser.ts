@@ -55,7 +55,8 @@ export class RequestParser {
     if (this.chunksLength === 0) {
       buf = chunk;
     } else {
-      this.chunks.push(chunk);
+      // Keep a private copy: the runtime may reuse the read buffer.
+      this.chunks.push(Buffer.from(chunk));
       this.chunksLength += chunk.length;
       if (this.chunksLength < this.needed) return;
       buf = Buffer.concat(this.chunks, this.chunksLength);
@@ -122,8 +123,7 @@ export class RequestParser {
     }
 
     if (pos < end) {
-      // Keep a private copy: the runtime may reuse the read buffer.
-      const rest = Buffer.from(buf.subarray(pos));
+      const rest = Buffer.from(buf.subarray(pos)); // a private copy, as above
       this.chunks.push(rest);
       this.chunksLength = rest.length;
       if (this.needed === 0) this.needed = rest.length + 1;

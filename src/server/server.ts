@@ -82,16 +82,17 @@ export class Server implements ServerState {
               drain: (socket) => this.onDrain(socket.data),
               end: (socket) => this.onEnd(socket.data),
               close: (socket) => this.onClose(socket.data),
-              timeout: (socket) => {
-                socket.data?.socket.end();
-              },
+              timeout: (socket) => this.onTimeout(socket.data),
               error: (socket, error) => this.log.verbose(`client ${socket.data?.address}: ${error.message}`),
             },
           }),
         );
       } catch (err) {
         this.stopListeners();
-        throw new Error(`could not listen on ${hostname}:${port}: ${(err as Error).message}`);
+        // Bun's message ("Failed to listen at …") omits the reason; its code says it.
+        const code = (err as { code?: unknown }).code;
+        const reason = code === "EADDRINUSE" ? "address already in use (EADDRINUSE)" : typeof code === "string" ? code : "";
+        throw new Error(`could not listen on ${hostname}:${port}: ${(err as Error).message}${reason ? `: ${reason}` : ""}`);
       }
     }
     this.port = this.listeners[0]?.port ?? port;
@@ -149,7 +150,8 @@ export class Server implements ServerState {
     }
     this.clientsById.set(client.id, client);
     socket.setNoDelay(true);
-    // An idle timeout: Bun restarts it on every read and write.
+    // Bun's socket timeout is a one-shot deadline (about 4 s granularity),
+    // not reset by reads or writes: onTimeout checks real idleness and re-arms.
     if (this.config.values.timeout > 0) socket.timeout(this.config.values.timeout);
     this.log.debug(`accepted ${client.address} (id ${client.id})`);
   }
@@ -209,6 +211,16 @@ export class Server implements ServerState {
     if (client === undefined) return;
     client.closeAfterReply = true;
     if (!client.hasPendingOutput) client.socket.end();
+  }
+
+  /** The socket's deadline passed: close it if idle for `timeout` seconds, else wait for the rest. */
+  private onTimeout(client: Client | undefined): void {
+    if (client === undefined) return;
+    const timeoutMs = this.config.values.timeout * 1000;
+    if (timeoutMs === 0 || client.closed) return;
+    const idleMs = Date.now() - client.lastInteraction;
+    if (idleMs >= timeoutMs) client.socket.end();
+    else client.socket.timeout(Math.ceil((timeoutMs - idleMs) / 1000));
   }
 
   private onClose(client: Client | undefined): void {

@@ -1,0 +1,385 @@
+import { describe, expect, test } from "bun:test";
+import { INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
+
+/**
+ * The request parser against byte streams: mixed RESP / inline pipelines
+ * split at every offset, large bulks in chunks, and Redis's protocol errors.
+ */
+
+type Event = { argv: string[]; inline: boolean } | { inlineError: string };
+
+/** Byte string (one char per byte) to a Buffer. */
+function bytes(s: string): Buffer {
+  return Buffer.from(s, "latin1");
+}
+
+/** Encodes a RESP multibulk request; arguments are byte strings. */
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+}
+
+/** Feeds each piece to one fresh parser and records everything it reports, in order. */
+function parsePieces(pieces: Buffer[]): { events: Event[]; parser: RequestParser } {
+  const parser = new RequestParser();
+  const events: Event[] = [];
+  for (const piece of pieces) {
+    parser.feed(
+      piece,
+      (argv, inline) => {
+        events.push({ argv, inline });
+        return true;
+      },
+      (message) => events.push({ inlineError: message }),
+    );
+  }
+  return { events, parser };
+}
+
+/** The ProtocolError that feeding `pieces` throws (fails the test if none is thrown). */
+function protocolError(...pieces: (string | Buffer)[]): ProtocolError {
+  const parser = new RequestParser();
+  try {
+    for (const piece of pieces) parser.feed(typeof piece === "string" ? bytes(piece) : piece, () => true, () => {});
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProtocolError);
+    return err as ProtocolError;
+  }
+  throw new Error("expected a ProtocolError, but parsing succeeded");
+}
+
+const ALL_BYTES = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join("");
+
+// A pipeline mixing both protocols, with the awkward cases in it.
+const PIPELINE = [
+  resp("SET", "bin\r\nkey\0", "v\r\n\0\xff\x00end"), // CR LF and NUL inside bulk strings
+  "GET plain\r\n", // inline, CRLF
+  resp("SET", "empty", ""), // empty bulk
+  "SET q \"a b\" 'c d' \"\\x41\\n\\t\\x00z\"\n", // inline with quotes and escapes, bare LF
+  "\r\n", // empty line (CRLF)
+  "\n", // empty line (LF)
+  "   \t \r\n", // blank line
+  "*0\r\n", // empty multibulk
+  "*-1\r\n", // null multibulk: skipped like *0, as in Redis
+  resp("PING"),
+  '"unbalanced\r\n', // inline error, parsing continues
+  resp("ECHO", ALL_BYTES), // every byte value
+  resp("SET", "*3\r\n$3", "$-1\r\n*0\r\nPING\n"), // protocol lookalikes inside bulks
+  "ECHO *star $dollar\r\n", // inline whose arguments start with * and $
+  resp("MSET", "k1", "", "k2", "\r\n", "", "v3"), // empty key and value
+  "DEL key\n",
+].join("");
+
+const EXPECTED: Event[] = [
+  { argv: ["SET", "bin\r\nkey\0", "v\r\n\0\xff\x00end"], inline: false },
+  { argv: ["GET", "plain"], inline: true },
+  { argv: ["SET", "empty", ""], inline: false },
+  { argv: ["SET", "q", "a b", "c d", "A\n\t\0z"], inline: true },
+  { argv: ["PING"], inline: false },
+  { inlineError: "ERR Protocol error: unbalanced quotes in request" },
+  { argv: ["ECHO", ALL_BYTES], inline: false },
+  { argv: ["SET", "*3\r\n$3", "$-1\r\n*0\r\nPING\n"], inline: false },
+  { argv: ["ECHO", "*star", "$dollar"], inline: true },
+  { argv: ["MSET", "k1", "", "k2", "\r\n", "", "v3"], inline: false },
+  { argv: ["DEL", "key"], inline: true },
+];
+
+describe("RequestParser: mixed pipelines", () => {
+  test("the whole pipeline in one read", () => {
+    const { events, parser } = parsePieces([bytes(PIPELINE)]);
+    expect(events).toEqual(EXPECTED);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("cut into two pieces at every byte offset", () => {
+    const whole = bytes(PIPELINE);
+    for (let cut = 0; cut <= whole.length; cut++) {
+      // Fresh copies: each piece is its own buffer, as a socket read is.
+      const { events, parser } = parsePieces([Buffer.from(whole.subarray(0, cut)), Buffer.from(whole.subarray(cut))]);
+      if (!Bun.deepEquals(events, EXPECTED)) {
+        throw new Error(`cut at ${cut}: got ${JSON.stringify(events)}`);
+      }
+      expect(parser.bufferedBytes).toBe(0);
+    }
+  });
+
+  test("fed one byte at a time", () => {
+    const whole = bytes(PIPELINE);
+    const pieces = Array.from({ length: whole.length }, (_, i) => Buffer.from(whole.subarray(i, i + 1)));
+    const { events, parser } = parsePieces(pieces);
+    expect(events).toEqual(EXPECTED);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("cut into three pieces at many offset pairs", () => {
+    const whole = bytes(PIPELINE);
+    for (let a = 0; a <= whole.length; a += 7) {
+      for (let b = a; b <= whole.length; b += 13) {
+        const { events } = parsePieces([whole.subarray(0, a), whole.subarray(a, b), whole.subarray(b)].map((p) => Buffer.from(p)));
+        if (!Bun.deepEquals(events, EXPECTED)) throw new Error(`cuts at ${a}, ${b}: got ${JSON.stringify(events)}`);
+      }
+    }
+  });
+
+  test("an incomplete tail stays buffered until the rest arrives", () => {
+    const { events, parser } = parsePieces([bytes("*2\r\n$3\r\nGET\r\n$5\r\nab")]);
+    expect(events).toEqual([]);
+    expect(parser.bufferedBytes).toBeGreaterThan(0);
+    const more: Event[] = [];
+    parser.feed(
+      bytes("cde\r\nPING"),
+      (argv, inline) => {
+        more.push({ argv, inline });
+        return true;
+      },
+      () => {},
+    );
+    expect(more).toEqual([{ argv: ["GET", "abcde"], inline: false }]);
+    expect(parser.bufferedBytes).toBe(4); // "PING" waits for its newline
+  });
+
+  test("bulk payload is taken by length; CR LF inside it never ends it early", () => {
+    const value = "\r\n\r\n*1\r\n$4\r\nPING\r\n";
+    const { events } = parsePieces([bytes(resp("SET", "k", value) + resp("GET", "k"))]);
+    expect(events).toEqual([
+      { argv: ["SET", "k", value], inline: false },
+      { argv: ["GET", "k"], inline: false },
+    ]);
+  });
+});
+
+describe("RequestParser: large bulks", () => {
+  const MIB = 1024 * 1024;
+  // A 1 MiB value with every byte value in it, CR LF included.
+  const big = ALL_BYTES.repeat(MIB / 256);
+
+  test("1 MiB bulk fed in 64 KiB chunks is delivered once, intact", () => {
+    const whole = bytes(resp("SET", "big", big) + resp("GET", "big") + "PING\r\n");
+    const chunk = 64 * 1024;
+    const parser = new RequestParser();
+    const events: Event[] = [];
+    const sink = (argv: string[], inline: boolean) => {
+      events.push({ argv, inline });
+      return true;
+    };
+    let fed = 0;
+    for (let off = 0; off < whole.length; off += chunk) {
+      parser.feed(Buffer.from(whole.subarray(off, off + chunk)), sink, () => {});
+      fed = Math.min(whole.length, off + chunk);
+      if (fed < whole.length - 40) {
+        expect(events).toEqual([]); // nothing before the value's last byte arrives
+      }
+    }
+    expect(events.length).toBe(3);
+    const first = events[0] as { argv: string[]; inline: boolean };
+    expect(first.inline).toBe(false);
+    expect(first.argv.slice(0, 2)).toEqual(["SET", "big"]);
+    expect(first.argv.length).toBe(3);
+    expect(first.argv[2]!.length).toBe(big.length);
+    expect(first.argv[2] === big).toBe(true); // no 1 MiB diff on failure
+    expect(events[1]).toEqual({ argv: ["GET", "big"], inline: false });
+    expect(events[2]).toEqual({ argv: ["PING"], inline: true });
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("1 MiB bulk with chunk edges on the header and on the trailing CR LF", () => {
+    const header = `*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$${big.length}\r\n`;
+    const whole = bytes(header + big + "\r\n" + resp("PING"));
+    const cuts = [
+      header.length - 3, // inside "$1048576\r\n"
+      header.length - 1, // between CR and LF of the length line
+      header.length + 1,
+      header.length + big.length, // right before the trailing CR LF
+      header.length + big.length + 1, // between that CR and LF
+    ];
+    for (const cut of cuts) {
+      const { events, parser } = parsePieces([Buffer.from(whole.subarray(0, cut)), Buffer.from(whole.subarray(cut))]);
+      expect(events.length).toBe(2);
+      expect((events[0] as { argv: string[] }).argv[2] === big).toBe(true);
+      expect(events[1]).toEqual({ argv: ["PING"], inline: false });
+      expect(parser.bufferedBytes).toBe(0);
+    }
+  });
+
+  test("partial bulk data is counted as buffered bytes", () => {
+    const parser = new RequestParser();
+    parser.feed(bytes(`*2\r\n$4\r\nECHO\r\n$${MIB}\r\n`), () => true, () => {});
+    parser.feed(Buffer.alloc(1000, 120), () => true, () => {});
+    parser.feed(Buffer.alloc(1000, 121), () => true, () => {});
+    expect(parser.bufferedBytes).toBe(2000);
+  });
+});
+
+describe("RequestParser: protocol errors (Redis's texts)", () => {
+  test("invalid multibulk length", () => {
+    expect(protocolError("*abc\r\n").message).toBe("Protocol error: invalid multibulk length");
+    expect(protocolError("*\r\n").message).toBe("Protocol error: invalid multibulk length");
+    expect(protocolError("*1x\r\n").message).toBe("Protocol error: invalid multibulk length");
+    expect(protocolError("*+1\r\n").message).toBe("Protocol error: invalid multibulk length");
+    expect(protocolError("*99999999999999999999\r\n").message).toBe("Protocol error: invalid multibulk length");
+    // Split so the count line arrives in pieces.
+    expect(protocolError("*a", "bc\r", "\n").message).toBe("Protocol error: invalid multibulk length");
+  });
+
+  test("invalid bulk length", () => {
+    expect(protocolError("*1\r\n$-5\r\n").message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError("*1\r\n$-1\r\n").message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError("*1\r\n$abc\r\n").message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError("*1\r\n$\r\n").message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError(`*1\r\n$${PROTO_MAX_BULK_LEN + 1}\r\n`).message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError("*2\r\n$3\r\nGET\r\n$99999999999\r\n").message).toBe("Protocol error: invalid bulk length");
+  });
+
+  test("a bulk of exactly proto-max-bulk-len is accepted (and waits for its data)", () => {
+    const parser = new RequestParser();
+    let calls = 0;
+    parser.feed(bytes(`*1\r\n$${PROTO_MAX_BULK_LEN}\r\nabc`), () => ++calls > 0, () => {});
+    expect(calls).toBe(0);
+    expect(parser.bufferedBytes).toBe(3);
+  });
+
+  test("expected '$'", () => {
+    expect(protocolError("*1\r\nx\r\n").message).toBe("Protocol error: expected '$', got 'x'");
+    expect(protocolError("*1\r\nfoo\r\n").message).toBe("Protocol error: expected '$', got 'f'");
+    expect(protocolError("*2\r\n$3\r\nGET\r\n:1\r\n").message).toBe("Protocol error: expected '$', got ':'");
+    // Byte by byte as well.
+    expect(protocolError(..."*1\r\nx\r\n".split("")).message).toBe("Protocol error: expected '$', got 'x'");
+  });
+
+  test("`*1\\r\\nx` without a line end waits, as in Redis, and fails once the line completes", () => {
+    const parser = new RequestParser();
+    parser.feed(bytes("*1\r\nx"), () => true, () => {});
+    expect(parser.bufferedBytes).toBe(1);
+    expect(() => parser.feed(bytes("\r\n"), () => true, () => {})).toThrow(ProtocolError);
+  });
+
+  test("too big inline request: more than 64 KiB without a newline", () => {
+    expect(INLINE_MAX_SIZE).toBe(64 * 1024);
+    expect(protocolError("a".repeat(INLINE_MAX_SIZE + 1)).message).toBe("Protocol error: too big inline request");
+    // Reached across several reads.
+    const half = "b".repeat(INLINE_MAX_SIZE / 2);
+    expect(protocolError(half, half, "b").message).toBe("Protocol error: too big inline request");
+    // Exactly the limit is still waited for; a newline then completes it.
+    const parser = new RequestParser();
+    const seen: string[][] = [];
+    parser.feed(bytes("ECHO " + "c".repeat(INLINE_MAX_SIZE - 5)), () => true, () => {});
+    parser.feed(
+      bytes("\n"),
+      (argv) => {
+        seen.push(argv);
+        return true;
+      },
+      () => {},
+    );
+    expect(seen.length).toBe(1);
+    expect(seen[0]![1]!.length).toBe(INLINE_MAX_SIZE - 5);
+  });
+
+  test("too big multibulk / bulk count strings", () => {
+    expect(protocolError("*" + "1".repeat(INLINE_MAX_SIZE + 1)).message).toBe("Protocol error: too big mbulk count string");
+    expect(protocolError("*1\r\n$" + "1".repeat(INLINE_MAX_SIZE + 1)).message).toBe("Protocol error: too big bulk count string");
+  });
+
+  test("ProtocolError is an Error subclass", () => {
+    const err = protocolError("*abc\r\n");
+    expect(err).toBeInstanceOf(Error);
+  });
+
+  test("commands before the malformed frame in the same read are still delivered", () => {
+    const parser = new RequestParser();
+    const seen: string[][] = [];
+    expect(() =>
+      parser.feed(
+        bytes(resp("SET", "a", "1") + "PING\r\n*1\r\n$abc\r\n"),
+        (argv) => {
+          seen.push(argv);
+          return true;
+        },
+        () => {},
+      ),
+    ).toThrow("Protocol error: invalid bulk length");
+    expect(seen).toEqual([["SET", "a", "1"], ["PING"]]);
+  });
+});
+
+describe("RequestParser: inline details", () => {
+  test("unbalanced quotes report through the inline error callback and parsing continues", () => {
+    const { events } = parsePieces([bytes("SET a \"b\r\nGET a\r\n'x\nSET \"k\"v z\r\n" + resp("PING"))]);
+    expect(events).toEqual([
+      { inlineError: "ERR Protocol error: unbalanced quotes in request" },
+      { argv: ["GET", "a"], inline: true },
+      { inlineError: "ERR Protocol error: unbalanced quotes in request" },
+      { inlineError: "ERR Protocol error: unbalanced quotes in request" },
+      { argv: ["PING"], inline: false },
+    ]);
+  });
+
+  test("empty lines, blank lines and *0 are skipped", () => {
+    const { events, parser } = parsePieces([bytes("\r\n\n  \r\n\t\n*0\r\n*0\r\n\r\nPING\r\n*0\r\n")]);
+    expect(events).toEqual([{ argv: ["PING"], inline: true }]);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("CRLF and bare LF line endings; a lone CR is not a line end", () => {
+    const { events, parser } = parsePieces([bytes("GET a\r\nGET b\nGET c\rGET d\n")]);
+    expect(events).toEqual([
+      { argv: ["GET", "a"], inline: true },
+      { argv: ["GET", "b"], inline: true },
+      { argv: ["GET", "c", "GET", "d"], inline: true },
+    ]);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("inline arguments are byte strings (latin1), high bytes included", () => {
+    const { events } = parsePieces([Buffer.from([0x53, 0x45, 0x54, 0x20, 0x6b, 0x20, 0xc3, 0xa9, 0xff, 0x0a])]);
+    expect(events).toEqual([{ argv: ["SET", "k", "\xc3\xa9\xff"], inline: true }]);
+  });
+});
+
+describe("RequestParser: the sink can stop parsing", () => {
+  test("returning false stops at that command and drops the rest of the read", () => {
+    const parser = new RequestParser();
+    const seen: string[][] = [];
+    parser.feed(
+      bytes(resp("SET", "a", "1") + resp("QUIT") + resp("SET", "b", "2") + "GET a\r\n*1\r\n$4\r\nPI"),
+      (argv) => {
+        seen.push(argv);
+        return argv[0] !== "QUIT";
+      },
+      () => {},
+    );
+    expect(seen).toEqual([["SET", "a", "1"], ["QUIT"]]);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("returning false from an inline command stops too", () => {
+    const parser = new RequestParser();
+    const seen: string[][] = [];
+    parser.feed(
+      bytes("PING\r\nQUIT\r\nSET a 1\r\n" + resp("GET", "a")),
+      (argv, inline) => {
+        expect(inline).toBe(true);
+        seen.push(argv);
+        return argv[0] !== "QUIT";
+      },
+      () => {},
+    );
+    expect(seen).toEqual([["PING"], ["QUIT"]]);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("stopping while a split frame was pending leaves a clean parser", () => {
+    const parser = new RequestParser();
+    const seen: string[][] = [];
+    const sink = (argv: string[]) => {
+      seen.push(argv);
+      return argv[0] !== "QUIT";
+    };
+    parser.feed(bytes("*1\r\n$4\r\nQU"), sink, () => {});
+    parser.feed(bytes("IT\r\n*2\r\n$3\r\nGET\r\n$1\r\n"), sink, () => {});
+    expect(seen).toEqual([["QUIT"]]);
+    expect(parser.bufferedBytes).toBe(0);
+    // A reset parser starts from a clean state.
+    parser.feed(bytes("PING\r\n"), sink, () => {});
+    expect(seen).toEqual([["QUIT"], ["PING"]]);
+  });
+});

@@ -39,6 +39,34 @@ export class OutputBuffer {
     this.length += this.buf.latin1Write(s, this.length);
   }
 
+  /**
+   * Writes a RESP header such as `$16\r\n` or `*2\r\n` byte by byte: for
+   * the short lengths of typical replies this is several times cheaper than
+   * building the header string and copying it in.
+   */
+  header(type: number, n: number): void {
+    if (n < 0 || n > 999_999_999) {
+      this.write(String.fromCharCode(type) + n + "\r\n");
+      return;
+    }
+    this.reserve(13);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p++] = type;
+    let divisor = 1;
+    while (divisor * 10 <= n) divisor *= 10;
+    for (; divisor >= 1; divisor = (divisor / 10) | 0) buf[p++] = 48 + (((n / divisor) | 0) % 10);
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.length = p;
+  }
+
+  crlf(): void {
+    this.reserve(2);
+    this.buf[this.length++] = 13;
+    this.buf[this.length++] = 10;
+  }
+
   /** Drops a buffer that a huge reply grew, so one large GET does not pin memory. */
   shrink(): void {
     this.length = 0;
@@ -71,7 +99,9 @@ export class ReplyWriter {
   }
 
   integer(n: number | bigint): void {
-    this.out.write(this.protocol === TEXT ? n + "\n" : ":" + n + "\r\n");
+    if (this.protocol === TEXT) this.out.write(n + "\n");
+    else if (typeof n === "number") this.out.header(58 /* : */, n);
+    else this.out.write(":" + n + "\r\n");
   }
 
   bulk(s: string): void {
@@ -80,9 +110,9 @@ export class ReplyWriter {
       this.out.write("\n");
       return;
     }
-    this.out.write("$" + s.length + "\r\n");
+    this.out.header(36 /* $ */, s.length);
     this.out.write(s);
-    this.out.write("\r\n");
+    this.out.crlf();
   }
 
   bulkOrNull(s: string | null | undefined): void {
@@ -106,7 +136,7 @@ export class ReplyWriter {
       if (n === 0) this.out.write("(empty array)\n");
       return;
     }
-    this.out.write("*" + n + "\r\n");
+    this.out.header(42 /* * */, n);
   }
 
   /** Starts a map of `n` key/value pairs (a flat array of 2n in RESP2). */

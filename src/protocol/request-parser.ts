@@ -76,7 +76,7 @@ export class RequestParser {
           pos = next;
           continue;
         }
-        const cr = buf.indexOf(CR, pos);
+        const cr = indexOfCR(buf, pos, end);
         if (cr < 0 || cr + 1 >= end) {
           if (end - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big mbulk count string");
           break;
@@ -93,7 +93,7 @@ export class RequestParser {
       while (this.argsLeft > 0) {
         if (this.bulkLength < 0) {
           if (pos >= end) break;
-          const cr = buf.indexOf(CR, pos);
+          const cr = indexOfCR(buf, pos, end);
           if (cr < 0 || cr + 1 >= end) {
             if (end - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big bulk count string");
             break;
@@ -159,6 +159,15 @@ export class RequestParser {
     this.argsLeft = 0;
     this.bulkLength = -1;
   }
+}
+
+/**
+ * The first CR at or after `from`, or -1. Header lines (`*3`, `$16`) are a
+ * few bytes long, so a plain loop beats a call into native indexOf.
+ */
+function indexOfCR(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === CR) return i;
+  return -1;
 }
 
 /** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */

@@ -1,6 +1,7 @@
 import { RESP2, RESP3, TEXT } from "../protocol/reply.ts";
 import { COMPAT_REDIS_VERSION } from "./info.ts";
-import { integerArg } from "./args.ts";
+import { int32Arg, subcommandArg } from "./args.ts";
+import { parseInt64 } from "../util/numbers.ts";
 import { Errors, type ClientState, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO and CLIENT. */
@@ -22,7 +23,7 @@ function quit(ctx: CommandContext): void {
 
 /** One database, numbered 0, as in Redis Cluster; clients that SELECT 0 work. */
 function select(ctx: CommandContext, argv: string[]): void {
-  const db = integerArg(ctx, argv[1]!);
+  const db = int32Arg(ctx, argv[1]!);
   if (db === null) return;
   if (db !== 0) ctx.reply.error(Errors.dbIndex);
   else ctx.reply.ok();
@@ -156,22 +157,22 @@ const CLIENT_HELP = [
   "    Print this help.",
 ];
 
+const CLIENT_ARITY = { getname: 2, help: 2, id: 2, info: 2, kill: -3, list: -2, setinfo: 4, setname: 3 } as const;
+
 function client(ctx: CommandContext, argv: string[]): void {
-  const sub = argv[1]!.toLowerCase();
+  const sub = subcommandArg(ctx, argv, "client", CLIENT_ARITY);
+  if (sub === null) return;
   const { reply } = ctx;
   const now = Date.now();
   switch (sub) {
     case "id":
-      if (argv.length !== 2) break;
       reply.integer(ctx.client.id);
       return;
     case "getname":
-      if (argv.length !== 2) break;
       if (ctx.client.name === "") reply.nullBulk();
       else reply.bulk(ctx.client.name);
       return;
     case "setname":
-      if (argv.length !== 3) break;
       if (!validClientName(argv[2]!)) {
         reply.error(INVALID_NAME);
         return;
@@ -180,14 +181,14 @@ function client(ctx: CommandContext, argv: string[]): void {
       reply.ok();
       return;
     case "setinfo": {
-      if (argv.length !== 4) break;
       const attr = argv[2]!.toLowerCase();
       if (attr !== "lib-name" && attr !== "lib-ver") {
         reply.error(`ERR Unrecognized option '${argv[2]}'`);
         return;
       }
       if (!validClientName(argv[3]!)) {
-        reply.error(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+        // Redis names the attribute as the client wrote it.
+        reply.error(`ERR ${argv[2]} cannot contain spaces, newlines or special characters.`);
         return;
       }
       if (attr === "lib-name") ctx.client.libName = argv[3]!;
@@ -196,14 +197,12 @@ function client(ctx: CommandContext, argv: string[]): void {
       return;
     }
     case "info":
-      if (argv.length !== 2) break;
       reply.verbatim(describeClient(ctx.client, now) + "\n");
       return;
     case "list":
       clientList(ctx, argv, now);
       return;
     case "kill":
-      if (argv.length < 3) break;
       clientKill(ctx, argv);
       return;
     case "help":
@@ -211,7 +210,6 @@ function client(ctx: CommandContext, argv: string[]): void {
       for (const line of CLIENT_HELP) reply.status(line);
       return;
   }
-  reply.error(Errors.unknownSubcommand(argv[1]!, "client"));
 }
 
 function clientList(ctx: CommandContext, argv: string[], now: number): void {
@@ -272,17 +270,22 @@ function clientKill(ctx: CommandContext, argv: string[]): void {
     const option = argv[i]!.toUpperCase();
     const value = argv[i + 1]!;
     if (option === "ID") {
-      if (!/^\d+$/.test(value)) {
+      const id = parseInt64(value);
+      if (id === null || id < 1n) {
         ctx.reply.error("ERR client-id should be greater than 0");
         return;
       }
-      filters.push((c) => c.id === Number(value));
+      filters.push((c) => c.id === Number(id));
     } else if (option === "ADDR") {
       filters.push((c) => c.address === value);
     } else if (option === "LADDR") {
       filters.push((c) => c.localAddress === value);
     } else if (option === "USER") {
-      filters.push(() => value === "default");
+      // The only user is "default", as in Redis without ACL users.
+      if (value !== "default") {
+        ctx.reply.error(`ERR No such user '${value}'`);
+        return;
+      }
     } else if (option === "TYPE") {
       const type = value.toLowerCase();
       if (!["normal", "master", "replica", "slave", "pubsub"].includes(type)) {

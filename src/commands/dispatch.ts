@@ -32,11 +32,13 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   if (reply.errors !== errorsBefore) stats.failedCalls++;
 }
 
-/** Redis's text: the name and the first few arguments, each cut to 128 bytes. */
+/**
+ * Redis's text (server.c processCommand): the name cut to 128 bytes, then
+ * quoted arguments while fewer than 128 bytes of them were written, each
+ * cut to what is left of those 128.
+ */
 function unknownCommand(argv: string[]): string {
-  const args = argv
-    .slice(1, 21)
-    .map((a) => `'${a.slice(0, 128)}' `)
-    .join("");
+  let args = "";
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
   return `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`;
 }

@@ -109,7 +109,9 @@ const sections: Record<string, Section> = {
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
 
+/** Section headers as Redis prints them ("# CPU", not "# Cpu"). */
 function titleCase(name: string): string {
+  if (name === "cpu") return "CPU";
   return name[0]!.toUpperCase() + name.slice(1);
 }
 

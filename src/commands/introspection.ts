@@ -1,4 +1,5 @@
 import { globMatch } from "../util/glob.ts";
+import { subcommandArg } from "./args.ts";
 import { ALL_COMMANDS, lookupCommand } from "./table.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
@@ -8,13 +9,21 @@ import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
  * shapes follow Redis 7 exactly.
  */
 
+/** Redis's order of ACL categories in COMMAND INFO (acl.c ACLCommandCategories). */
+const CATEGORY_ORDER = [
+  "@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string", "@bitmap", "@hyperloglog", "@geo",
+  "@stream", "@pubsub", "@admin", "@fast", "@slow", "@blocking", "@dangerous", "@connection", "@transaction", "@scripting",
+];
+
 function aclCategories(spec: CommandSpec): string[] {
   const categories = [`@${spec.group === "generic" ? "keyspace" : spec.group}`];
   if (spec.flags.includes("write")) categories.push("@write");
   if (spec.flags.includes("readonly")) categories.push("@read");
   if (spec.flags.includes("admin")) categories.push("@admin", "@dangerous");
   categories.push(spec.flags.includes("fast") ? "@fast" : "@slow");
-  return categories;
+  // In Redis's order ("@read @string @fast" for GET); names it lacks go last.
+  const rank = (c: string) => (CATEGORY_ORDER.includes(c) ? CATEGORY_ORDER.indexOf(c) : CATEGORY_ORDER.length);
+  return categories.sort((a, b) => rank(a) - rank(b));
 }
 
 function writeInfo(ctx: CommandContext, spec: CommandSpec): void {
@@ -64,6 +73,13 @@ function writeDocs(ctx: CommandContext, spec: CommandSpec): void {
   }
 }
 
+/** Every command name COMMAND LIST shows: containers' subcommands by full name too, as in Redis 7. */
+function listedNames(specs: readonly CommandSpec[]): string[] {
+  return specs.flatMap((s) => [s.name, ...(s.subcommands ?? []).map((sub) => `${s.name}|${sub}`)]);
+}
+
+const COMMAND_ARITY = { count: 2, docs: -2, help: 2, info: -2, list: -2 } as const;
+
 function command(ctx: CommandContext, argv: string[]): void {
   const { reply } = ctx;
   if (argv.length === 1) {
@@ -71,10 +87,10 @@ function command(ctx: CommandContext, argv: string[]): void {
     for (const spec of ALL_COMMANDS) writeInfo(ctx, spec);
     return;
   }
-  const sub = argv[1]!.toLowerCase();
+  const sub = subcommandArg(ctx, argv, "command", COMMAND_ARITY);
+  if (sub === null) return;
   switch (sub) {
     case "count":
-      if (argv.length !== 2) break;
       reply.integer(ALL_COMMANDS.length);
       return;
     case "info": {
@@ -82,7 +98,7 @@ function command(ctx: CommandContext, argv: string[]): void {
       reply.array(specs.length);
       for (const spec of specs) {
         if (spec) writeInfo(ctx, spec);
-        else reply.nullArray();
+        else reply.nullBulk(); // Redis's addReplyNull: $-1 in RESP2
       }
       return;
     }
@@ -96,13 +112,13 @@ function command(ctx: CommandContext, argv: string[]): void {
       return;
     }
     case "list": {
-      let specs = ALL_COMMANDS;
+      let names: string[];
       if (argv.length === 5 && argv[2]!.toUpperCase() === "FILTERBY") {
         const kind = argv[3]!.toUpperCase();
         const value = argv[4]!;
-        if (kind === "PATTERN") specs = specs.filter((s) => globMatch(value, s.name, true));
-        else if (kind === "ACLCAT") specs = specs.filter((s) => aclCategories(s).includes(`@${value.toLowerCase()}`));
-        else if (kind === "MODULE") specs = [];
+        if (kind === "PATTERN") names = listedNames(ALL_COMMANDS).filter((name) => globMatch(value, name, true));
+        else if (kind === "ACLCAT") names = listedNames(ALL_COMMANDS.filter((s) => aclCategories(s).includes(`@${value.toLowerCase()}`)));
+        else if (kind === "MODULE") names = [];
         else {
           reply.error(Errors.syntax);
           return;
@@ -110,8 +126,10 @@ function command(ctx: CommandContext, argv: string[]): void {
       } else if (argv.length !== 2) {
         reply.error(Errors.syntax);
         return;
+      } else {
+        names = listedNames(ALL_COMMANDS);
       }
-      reply.bulkArray(specs.map((s) => s.name));
+      reply.bulkArray(names);
       return;
     }
     case "help":
@@ -119,7 +137,6 @@ function command(ctx: CommandContext, argv: string[]): void {
       for (const line of COMMAND_HELP) reply.status(line);
       return;
   }
-  reply.error(Errors.unknownSubcommand(argv[1]!, "command"));
 }
 
 const COMMAND_HELP = [

@@ -1,6 +1,6 @@
 import { globMatch, isPlainPattern } from "../util/glob.ts";
 import { parseInt64 } from "../util/numbers.ts";
-import { expireArg, integerArg } from "./args.ts";
+import { expireArg, int32Arg, int64Arg, subcommandArg } from "./args.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** Generic key commands (Redis's db.c and expire.c). */
@@ -72,7 +72,7 @@ function copy(ctx: CommandContext, argv: string[]): void {
     if (option === "REPLACE") {
       replace = true;
     } else if (option === "DB" && i + 1 < argv.length) {
-      const db = integerArg(ctx, argv[++i]!);
+      const db = int32Arg(ctx, argv[++i]!);
       if (db === null) return;
       if (db !== 0) {
         ctx.reply.error(Errors.dbIndex);
@@ -130,13 +130,14 @@ function scan(ctx: CommandContext, argv: string[]): void {
     if (option === "MATCH") {
       pattern = value === "*" ? null : value;
     } else if (option === "COUNT") {
-      const n = integerArg(ctx, value);
+      // Any positive long, as in Redis (huge counts just mean "everything").
+      const n = int64Arg(ctx, value);
       if (n === null) return;
       if (n < 1) {
         ctx.reply.error(Errors.syntax);
         return;
       }
-      count = n;
+      count = Number(n);
     } else if (option === "TYPE") {
       typeFilter = value.toLowerCase();
     } else {
@@ -223,7 +224,8 @@ function expiretimeGeneric(inSeconds: boolean) {
   return (ctx: CommandContext, argv: string[]): void => {
     const at = ctx.db.expireTime(argv[1]!);
     if (at <= 0) ctx.reply.integer(at === 0 ? -1 : -2);
-    else ctx.reply.integer(inSeconds ? Math.floor(at / 1000) : at);
+    // Rounded to the nearest second, like TTL (expire.c ttlGenericCommand).
+    else ctx.reply.integer(inSeconds ? Math.floor((at + 500) / 1000) : at);
   };
 }
 
@@ -260,15 +262,14 @@ const OBJECT_HELP = [
   "    Print this help.",
 ];
 
+const OBJECT_ARITY = { encoding: 3, freq: 3, help: 2, idletime: 3, refcount: 3 } as const;
+
 function object(ctx: CommandContext, argv: string[]): void {
-  const sub = argv[1]!.toLowerCase();
-  if (sub === "help" && argv.length === 2) {
+  const sub = subcommandArg(ctx, argv, "object", OBJECT_ARITY);
+  if (sub === null) return;
+  if (sub === "help") {
     ctx.reply.array(OBJECT_HELP.length);
     for (const line of OBJECT_HELP) ctx.reply.status(line);
-    return;
-  }
-  if (!["encoding", "idletime", "freq", "refcount"].includes(sub) || argv.length !== 3) {
-    ctx.reply.error(Errors.unknownSubcommand(argv[1]!, "object"));
     return;
   }
   const key = argv[2]!;
@@ -286,21 +287,46 @@ function object(ctx: CommandContext, argv: string[]): void {
     );
 }
 
+const MEMORY_HELP = [
+  "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "USAGE <key> [SAMPLES <count>]",
+  "    Return memory in bytes used by <key> and its value. Nested values are",
+  "    sampled up to <count> times (default: 5, 0 means sample all).",
+  "HELP",
+  "    Print this help.",
+];
+
+const MEMORY_ARITY = { help: 2, usage: -3 } as const;
+
 /** MEMORY USAGE key [SAMPLES count]: the estimate maxmemory accounting uses. */
 function memory(ctx: CommandContext, argv: string[]): void {
-  const sub = argv[1]!.toLowerCase();
-  if (sub === "usage" && argv.length >= 3) {
-    if (argv.length !== 3 && !(argv.length === 5 && argv[3]!.toUpperCase() === "SAMPLES")) {
+  const sub = subcommandArg(ctx, argv, "memory", MEMORY_ARITY);
+  if (sub === null) return;
+  if (sub === "help") {
+    ctx.reply.array(MEMORY_HELP.length);
+    for (const line of MEMORY_HELP) ctx.reply.status(line);
+    return;
+  }
+  // As in Redis: SAMPLES may repeat; a negative count is a syntax error.
+  for (let i = 3; i < argv.length; i++) {
+    if (argv[i]!.toUpperCase() === "SAMPLES" && i + 1 < argv.length) {
+      const samples = parseInt64(argv[++i]!);
+      if (samples === null) {
+        ctx.reply.error(Errors.notInteger);
+        return;
+      }
+      if (samples < 0n) {
+        ctx.reply.error(Errors.syntax);
+        return;
+      }
+    } else {
       ctx.reply.error(Errors.syntax);
       return;
     }
-    if (argv.length === 5 && integerArg(ctx, argv[4]!) === null) return;
-    const bytes = ctx.db.memoryUsage(argv[2]!);
-    if (bytes < 0) ctx.reply.nullBulk();
-    else ctx.reply.integer(bytes);
-    return;
   }
-  ctx.reply.error(Errors.unknownSubcommand(argv[1]!, "memory"));
+  const bytes = ctx.db.memoryUsage(argv[2]!);
+  if (bytes < 0) ctx.reply.nullBulk();
+  else ctx.reply.integer(bytes);
 }
 
 const KEY1: [number, number, number] = [1, 1, 1];
@@ -327,5 +353,5 @@ export const keyCommands: CommandSpec[] = [
   { name: "pexpiretime", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "generic", since: "7.0.0", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", handler: expiretimeGeneric(false) },
   { name: "persist", arity: 2, flags: ["write", "fast"], keys: KEY1, group: "generic", since: "2.2.0", summary: "Removes the expiration time of a key.", handler: persist },
   { name: "object", arity: -2, flags: ["readonly"], keys: [2, 2, 1], group: "generic", since: "2.2.3", summary: "A container for object introspection commands.", subcommands: ["encoding", "freq", "help", "idletime", "refcount"], handler: object },
-  { name: "memory", arity: -2, flags: ["readonly"], keys: [0, 0, 0], group: "server", since: "4.0.0", summary: "A container for memory diagnostics commands.", subcommands: ["usage"], handler: memory },
+  { name: "memory", arity: -2, flags: ["readonly"], keys: [0, 0, 0], group: "server", since: "4.0.0", summary: "A container for memory diagnostics commands.", subcommands: ["help", "usage"], handler: memory },
 ];

@@ -1,5 +1,7 @@
 import { ConfigError } from "../config/config.ts";
 import { OPTIONS, isOptionName, type OptionName } from "../config/options.ts";
+import { parseInt64 } from "../util/numbers.ts";
+import { subcommandArg } from "./args.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** Server commands: CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, SHUTDOWN. */
@@ -27,16 +29,29 @@ function time(ctx: CommandContext): void {
 
 /** SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] */
 function shutdown(ctx: CommandContext, argv: string[]): void {
+  let save = false;
+  let nosave = false;
+  let other = false;
+  let abort = false;
   for (let i = 1; i < argv.length; i++) {
     const option = argv[i]!.toUpperCase();
-    if (option === "ABORT") {
-      ctx.reply.error("ERR No shutdown in progress.");
-      return;
-    }
-    if (!["NOSAVE", "SAVE", "NOW", "FORCE"].includes(option)) {
+    if (option === "NOSAVE") nosave = true;
+    else if (option === "SAVE") save = true;
+    else if (option === "NOW" || option === "FORCE") other = true;
+    else if (option === "ABORT") abort = true;
+    else {
       ctx.reply.error(Errors.syntax);
       return;
     }
+  }
+  // As in Redis: ABORT alone, and never SAVE with NOSAVE.
+  if ((abort && (save || nosave || other)) || (save && nosave)) {
+    ctx.reply.error(Errors.syntax);
+    return;
+  }
+  if (abort) {
+    ctx.reply.error("ERR No shutdown in progress.");
+    return;
   }
   // Like Redis, a successful SHUTDOWN sends no reply: the connection just closes.
   ctx.server.shutdown("SHUTDOWN command");
@@ -52,8 +67,27 @@ function configGet(ctx: CommandContext, argv: string[]): void {
 }
 
 /**
+ * config.c's words for a value CONFIG SET refuses (numericParseString,
+ * numericBoundaryCheck, enumConfigSet, boolConfigSet), derived from what the
+ * option accepts.
+ */
+function refusal(value: string, expected: string): string {
+  if (expected.startsWith("a memory size")) return "argument must be a memory value";
+  const range = /^an integer (?:from (-?\d+) to (-?\d+)|>= (-?\d+))$/.exec(expected);
+  if (range !== null) {
+    if (parseInt64(value) === null) return "argument couldn't be parsed into an integer";
+    const [min, max] = range[3] !== undefined ? [range[3], String(Number.MAX_SAFE_INTEGER)] : [range[1]!, range[2]!];
+    return `argument must be between ${min} and ${max} inclusive`;
+  }
+  if (expected.startsWith("one of ")) return `argument(s) must be one of the following: ${expected.slice("one of ".length)}`;
+  if (expected === "yes or no") return "argument must be 'yes' or 'no'";
+  return `argument must be ${expected}`;
+}
+
+/**
  * CONFIG SET name value [name value ...]: all or nothing, as in Redis 7.
- * Every pair is validated before any is applied.
+ * Like config.c, every name is checked first (unknown, immutable,
+ * duplicate), then every value, and only then is anything applied.
  */
 function configSet(ctx: CommandContext, argv: string[]): void {
   if (argv.length < 4 || argv.length % 2 !== 0) {
@@ -64,25 +98,26 @@ function configSet(ctx: CommandContext, argv: string[]): void {
   const changes: [OptionName, string][] = [];
   for (let i = 2; i < argv.length; i += 2) {
     const name = argv[i]!.toLowerCase();
-    const value = argv[i + 1]!;
     if (!isOptionName(name)) {
       ctx.reply.error(`ERR Unknown option or number of arguments for CONFIG SET - '${argv[i]}'`);
       return;
     }
-    if (changes.some(([n]) => n === name)) {
-      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`);
-      return;
-    }
     if (!OPTIONS[name].mutable) {
-      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
+      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${argv[i]}') - can't set immutable config`);
       return;
     }
+    if (changes.some(([n]) => n === name)) {
+      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${argv[i]}') - duplicate parameter`);
+      return;
+    }
+    changes.push([name, argv[i + 1]!]);
+  }
+  for (const [name, value] of changes) {
     const parsed = OPTIONS[name].parse(value);
     if (!parsed.ok) {
-      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be ${parsed.expected}`);
+      ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${refusal(value, parsed.expected)}`);
       return;
     }
-    changes.push([name, value]);
   }
   try {
     for (const [name, value] of changes) config.set(name, value, "runtime");
@@ -106,20 +141,19 @@ const CONFIG_HELP = [
   "    Print this help.",
 ];
 
+const CONFIG_ARITY = { get: -3, help: 2, resetstat: 2, set: -4 } as const;
+
 function config(ctx: CommandContext, argv: string[]): void {
-  const sub = argv[1]!.toLowerCase();
-  if (sub === "get" && argv.length >= 3) configGet(ctx, argv);
+  const sub = subcommandArg(ctx, argv, "config", CONFIG_ARITY);
+  if (sub === null) return;
+  if (sub === "get") configGet(ctx, argv);
   else if (sub === "set") configSet(ctx, argv);
-  else if (sub === "resetstat" && argv.length === 2) {
+  else if (sub === "resetstat") {
     ctx.server.resetStats();
     ctx.reply.ok();
-  } else if (sub === "help" && argv.length === 2) {
+  } else {
     ctx.reply.array(CONFIG_HELP.length);
     for (const line of CONFIG_HELP) ctx.reply.status(line);
-  } else if (["get", "resetstat", "help"].includes(sub)) {
-    ctx.reply.error(Errors.arity(`config|${sub}`));
-  } else {
-    ctx.reply.error(Errors.unknownSubcommand(argv[1]!, "config"));
   }
 }
 

@@ -18,14 +18,19 @@ function store(ctx: CommandContext, key: string, value: string, expireAt: number
 /**
  * SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms | KEEPTTL]
  * Also the seed's form, SET key value <seconds>.
+ *
+ * Options are parsed like Redis's parseExtendedStringArgumentsOrReply: a
+ * repeated option is accepted (the last expire wins); only conflicting ones
+ * (NX with XX, two different expire kinds, an expire with KEEPTTL) are
+ * syntax errors. The expire value is validated after parsing.
  */
 function set(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
   const value = argv[2]!;
   let expireAt = 0;
-  let condition: "" | "NX" | "XX" = "";
+  let nx = false;
+  let xx = false;
   let returnOld = false;
-  let expirySet = false;
 
   if (argv.length === 4 && parseSafeInt(argv[3]!) !== null) {
     // The seed's positional TTL in seconds.
@@ -33,31 +38,45 @@ function set(ctx: CommandContext, argv: string[]): void {
     if (at === null) return;
     expireAt = at;
   } else {
+    let keepTtl = false;
+    let expireKind = "";
+    let expireText = "";
     for (let i = 3; i < argv.length; i++) {
       const option = argv[i]!.toUpperCase();
       const hasNext = i + 1 < argv.length;
-      if ((option === "NX" || option === "XX") && condition === "") {
-        condition = option;
-      } else if (option === "GET" && !returnOld) {
+      if (option === "NX" && !xx) {
+        nx = true;
+      } else if (option === "XX" && !nx) {
+        xx = true;
+      } else if (option === "GET") {
         returnOld = true;
-      } else if (option === "KEEPTTL" && !expirySet) {
-        expirySet = true;
-        expireAt = KEEP_TTL;
-      } else if ((option === "EX" || option === "PX" || option === "EXAT" || option === "PXAT") && !expirySet && hasNext) {
-        expirySet = true;
-        const seconds = option === "EX" || option === "EXAT";
-        const at = expireArg(ctx, argv[++i]!, seconds ? 1000 : 1, option.endsWith("AT"), "set", true);
-        if (at === null) return;
-        expireAt = at;
+      } else if (option === "KEEPTTL" && expireKind === "") {
+        keepTtl = true;
+      } else if (
+        (option === "EX" || option === "PX" || option === "EXAT" || option === "PXAT") &&
+        !keepTtl &&
+        (expireKind === "" || expireKind === option) &&
+        hasNext
+      ) {
+        expireKind = option;
+        expireText = argv[++i]!;
       } else {
         ctx.reply.error(Errors.syntax);
         return;
       }
     }
+    if (keepTtl) {
+      expireAt = KEEP_TTL;
+    } else if (expireKind !== "") {
+      const seconds = expireKind === "EX" || expireKind === "EXAT";
+      const at = expireArg(ctx, expireText, seconds ? 1000 : 1, expireKind.endsWith("AT"), "set", true);
+      if (at === null) return;
+      expireAt = at;
+    }
   }
 
-  const old = condition !== "" || returnOld ? ctx.db.peek(key) : undefined;
-  if ((condition === "NX" && old !== undefined) || (condition === "XX" && old === undefined)) {
+  const old = nx || xx || returnOld ? ctx.db.peek(key) : undefined;
+  if ((nx && old !== undefined) || (xx && old === undefined)) {
     if (returnOld) ctx.reply.bulkOrNull(old);
     else ctx.reply.nullBulk();
     return;
@@ -77,22 +96,28 @@ function getdel(ctx: CommandContext, argv: string[]): void {
   ctx.reply.bulkOrNull(value);
 }
 
-/** GETEX key [EX s | PX ms | EXAT ts | PXAT ms | PERSIST] */
+/**
+ * GETEX key [EX s | PX ms | EXAT ts | PXAT ms | PERSIST]
+ * As in Redis: options are parsed first (a repeated option is accepted), then
+ * the key is looked up, and only then the expire time is validated, so a
+ * missing key is nil whatever time is given.
+ */
 function getex(ctx: CommandContext, argv: string[]): void {
-  let expireAt: number | null = null; // null: leave the TTL alone
+  let persist = false;
+  let expireKind = "";
+  let expireText = "";
   for (let i = 2; i < argv.length; i++) {
     const option = argv[i]!.toUpperCase();
-    if (expireAt !== null || (option !== "PERSIST" && i + 1 >= argv.length)) {
-      ctx.reply.error(Errors.syntax);
-      return;
-    }
-    if (option === "PERSIST") {
-      expireAt = 0;
-    } else if (option === "EX" || option === "PX" || option === "EXAT" || option === "PXAT") {
-      const seconds = option === "EX" || option === "EXAT";
-      const at = expireArg(ctx, argv[++i]!, seconds ? 1000 : 1, option.endsWith("AT"), "getex", true);
-      if (at === null) return;
-      expireAt = at;
+    if (option === "PERSIST" && expireKind === "") {
+      persist = true;
+    } else if (
+      (option === "EX" || option === "PX" || option === "EXAT" || option === "PXAT") &&
+      !persist &&
+      (expireKind === "" || expireKind === option) &&
+      i + 1 < argv.length
+    ) {
+      expireKind = option;
+      expireText = argv[++i]!;
     } else {
       ctx.reply.error(Errors.syntax);
       return;
@@ -100,11 +125,20 @@ function getex(ctx: CommandContext, argv: string[]): void {
   }
   const key = argv[1]!;
   const value = ctx.db.get(key);
-  if (value !== undefined && expireAt !== null) {
-    if (expireAt > 0 && expireAt <= ctx.db.now) ctx.db.delete(key);
-    else ctx.db.setExpire(key, expireAt);
+  if (value === undefined) {
+    ctx.reply.nullBulk();
+    return;
   }
-  ctx.reply.bulkOrNull(value);
+  if (expireKind !== "") {
+    const seconds = expireKind === "EX" || expireKind === "EXAT";
+    const at = expireArg(ctx, expireText, seconds ? 1000 : 1, expireKind.endsWith("AT"), "getex", true);
+    if (at === null) return;
+    if (at <= ctx.db.now) ctx.db.delete(key);
+    else ctx.db.setExpire(key, at);
+  } else if (persist) {
+    ctx.db.setExpire(key, 0);
+  }
+  ctx.reply.bulk(value);
 }
 
 function getset(ctx: CommandContext, argv: string[]): void {
@@ -270,14 +304,17 @@ function decrby(ctx: CommandContext, argv: string[]): void {
 }
 
 /** INCRBYFLOAT: long double arithmetic and formatting, digit for digit as Redis prints it. */
+/**
+ * INCRBYFLOAT: Redis adds in 80-bit long double and prints with %.17Lf;
+ * addRedisFloats reproduces that digit for digit ("1" + "-1.1" is "-0.1").
+ */
 function incrbyfloat(ctx: CommandContext, argv: string[]): void {
-  const delta = argv[2]!;
-  const old = ctx.db.peek(argv[1]!) ?? "0";
-  if (parseRedisFloat(delta) === null || parseRedisFloat(old) === null) {
+  const old = ctx.db.peek(argv[1]!);
+  if ((old !== undefined && parseRedisFloat(old) === null) || parseRedisFloat(argv[2]!) === null) {
     ctx.reply.error(Errors.notFloat);
     return;
   }
-  const text = addRedisFloats(old, delta);
+  const text = addRedisFloats(old ?? "0", argv[2]!);
   if (text === null) {
     ctx.reply.error("ERR increment would produce NaN or Infinity");
     return;

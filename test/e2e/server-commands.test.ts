@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import Redis from "ioredis";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
+import { SYNTAX, NOT_INTEGER, arity, errorOf } from "../helpers/replies.ts";
 
 /**
  * Connection and server commands end to end, against Redis 7's replies and
@@ -30,19 +31,6 @@ beforeEach(async () => {
   await r.call("FLUSHALL");
 });
 
-async function errorOf(reply: Promise<unknown>): Promise<string> {
-  try {
-    const value = await reply;
-    throw new Error(`expected an error reply, got ${JSON.stringify(value)}`);
-  } catch (err) {
-    if ((err as Error).message.startsWith("expected an error reply")) throw err;
-    return (err as Error).message;
-  }
-}
-
-const SYNTAX = "ERR syntax error";
-const NOT_INTEGER = "ERR value is not an integer or out of range";
-const arity = (command: string) => `ERR wrong number of arguments for '${command}' command`;
 
 async function raw(): Promise<RawClient> {
   const client = await RawClient.connect(server.port);

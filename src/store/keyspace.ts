@@ -71,6 +71,8 @@ export class Keyspace {
 
   /** Estimated bytes held by keys and values; compared against maxmemory. */
   usedMemory = 0;
+  /** Estimated bytes let go (deleted, evicted, expired, overwritten, flushed); the server resets it when it collects. */
+  releasedMemory = 0;
   maxmemory = 0;
   policy: EvictionPolicy = "allkeys-lru";
   /** The time commands run at: set once per batch by the server, as Redis caches mstime. */
@@ -157,7 +159,9 @@ export class Keyspace {
       this.linkHead(slot);
       this.usedMemory += entryBytes(key, value);
     } else {
-      this.usedMemory += entryBytes(key, value) - entryBytes(key, this.values[slot]!);
+      const old = entryBytes(key, this.values[slot]!);
+      this.usedMemory += entryBytes(key, value) - old;
+      this.releasedMemory += old;
       this.values[slot] = value;
       this.touchSlot(slot);
     }
@@ -182,6 +186,7 @@ export class Keyspace {
 
   flush(): number {
     const removed = this.index.size;
+    this.releasedMemory += this.usedMemory;
     this.index.clear();
     this.keys = [];
     this.values = [];
@@ -334,7 +339,9 @@ export class Keyspace {
 
   private removeSlot(slot: number): void {
     const key = this.keys[slot]!;
-    this.usedMemory -= entryBytes(key, this.values[slot]!);
+    const bytes = entryBytes(key, this.values[slot]!);
+    this.usedMemory -= bytes;
+    this.releasedMemory += bytes;
     this.index.delete(key);
     this.unlink(slot);
     if (this.volatilePos[slot] !== NONE) this.removeVolatile(slot);

@@ -109,16 +109,16 @@ export function parseCommandLine(argv: string[]): CommandLine {
   return result;
 }
 
-/** Reads Redis's config file format: `name value…` lines, `#` comments. */
-export function parseConfigFile(path: string, contents: string): [string, string][] {
-  const entries: [string, string][] = [];
+/** Reads Redis's config file format: `name value…` lines, `#` comments. Entries carry their line number. */
+export function parseConfigFile(path: string, contents: string): [name: string, value: string, line: number][] {
+  const entries: [string, string, number][] = [];
   const lines = contents.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
     if (line === "" || line.startsWith("#")) continue;
     const args = splitInlineArgs(line);
     if (args === null || args.length === 0) throw new ConfigError(`${path}:${n + 1}: unbalanced quotes in '${line}'`);
-    entries.push([args[0]!.toLowerCase(), args.slice(1).join(" ")]);
+    entries.push([args[0]!.toLowerCase(), args.slice(1).join(" "), n + 1]);
   }
   return entries;
 }
@@ -140,8 +140,8 @@ export async function loadConfig(commandLine: CommandLine, env: Record<string, s
     const file = Bun.file(commandLine.configFile);
     if (!(await file.exists())) throw new ConfigError(`config file '${commandLine.configFile}' not found`);
     config.configFile = commandLine.configFile;
-    for (const [name, value] of parseConfigFile(commandLine.configFile, await file.text())) {
-      apply(name, value, "file", commandLine.configFile);
+    for (const [name, value, line] of parseConfigFile(commandLine.configFile, await file.text())) {
+      apply(name, value, "file", `${commandLine.configFile}:${line}`);
     }
   }
   for (const name of OPTION_NAMES) {

@@ -97,21 +97,21 @@ describe("parseConfigFile", () => {
       "maxmemory-policy volatile-lru",
     ].join("\n");
     expect(parseConfigFile("x.conf", text)).toEqual([
-      ["port", "6380"],
-      ["bind", "127.0.0.1 ::1"],
-      ["maxmemory", "100mb"],
-      ["maxmemory-policy", "volatile-lru"],
+      ["port", "6380", 3],
+      ["bind", "127.0.0.1 ::1", 5],
+      ["maxmemory", "100mb", 6],
+      ["maxmemory-policy", "volatile-lru", 8],
     ]);
   });
 
   test("quotes: double, single, escapes, empty strings, spaces inside", () => {
     const text = ['save ""', "dir '/tmp/with space'", 'bind "127.0.0.1 ::1"', 'dir "a\\"b"', "loglevel 'warning'"].join("\n");
     expect(parseConfigFile("x.conf", text)).toEqual([
-      ["save", ""],
-      ["dir", "/tmp/with space"],
-      ["bind", "127.0.0.1 ::1"],
-      ["dir", 'a"b'],
-      ["loglevel", "warning"],
+      ["save", "", 1],
+      ["dir", "/tmp/with space", 2],
+      ["bind", "127.0.0.1 ::1", 3],
+      ["dir", 'a"b', 4],
+      ["loglevel", "warning", 5],
     ]);
   });
 

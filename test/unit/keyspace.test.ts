@@ -280,7 +280,11 @@ describe("exact LRU eviction", () => {
   test("a bigger value evicts as many least recently used keys as needed", () => {
     const { ks, keys } = filled();
     ks.get(keys[0]!);
-    ks.set("big", "b".repeat(PER_KEY * 3 - ENTRY_OVERHEAD_BYTES - 8)); // about 3 keys' worth
+    // The longest value whose entry costs at most 3 keys' worth (and more than 2).
+    let length = 0;
+    while (entryBytes("big", "b".repeat(length + 1)) <= PER_KEY * 3) length++;
+    expect(entryBytes("big", "b".repeat(length))).toBeGreaterThan(PER_KEY * 2);
+    ks.set("big", "b".repeat(length));
     ks.evictIfNeeded();
     expect(ks.usedMemory).toBeLessThanOrEqual(ks.maxmemory);
     expect(present(ks, keys)).toEqual(keys.filter((_, i) => i === 0 || i >= 4));

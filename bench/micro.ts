@@ -1,0 +1,407 @@
+/**
+ * Micro-benchmarks of the request path, in process, with mitata:
+ *
+ *   bun bench/micro.ts [--filter REGEX]
+ *
+ *  - parse:    RequestParser.feed on a 16-command pipelined RESP buffer of
+ *              `SET key:000000000001 <32 B>` and of GETs, and on 16 inline lines;
+ *  - reply:    ReplyWriter encoding of a 32 B bulk, +OK, an integer and a
+ *              null bulk, for RESP2 and for text (inline) clients;
+ *  - keyspace: get hit / miss, set overwriting a key, and set of a new key
+ *              at maxmemory under allkeys-lru (each set evicts the LRU tail),
+ *              over 100k keys visited in turn (so mostly out of L1/L2);
+ *  - dispatch: GET and SET through dispatch() with a minimal context, and
+ *              the whole per-read path for a 16-command pipeline (parse,
+ *              dispatch, encode replies) as the server runs it minus sockets
+ *              (the same 16 keys every time, so cache-hot).
+ *
+ * Keys and values are latin1 strings sliced out of buffers, as the parser
+ * produces them (flat, not ropes). Each benchmark is measured in steady state
+ * (see warmUp); each section runs in its own mitata run on a heap without the
+ * previous sections' data. A closing table gives medians, which are steadier
+ * than means on a shared 2-core machine; rows named "16×" are per batch, with
+ * the per-command figure alongside.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { bench, do_not_optimize, group, run, summary } from "mitata";
+import { dispatch } from "../src/commands/dispatch.ts";
+import type { ClientState, CommandContext, ServerState, ServerStats } from "../src/commands/types.ts";
+import { Config } from "../src/config/config.ts";
+import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../src/protocol/reply.ts";
+import { RequestParser } from "../src/protocol/request-parser.ts";
+import { Keyspace } from "../src/store/keyspace.ts";
+import { entryBytes } from "../src/store/memory.ts";
+
+const PIPELINE = 16;
+const KEYS = 100_000;
+const VALUE_SIZE = 32;
+
+// ---------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------
+
+const keyName = (i: number): string => "key:" + String(i).padStart(12, "0");
+const valueFor = (i: number): string => (String(i).padStart(12, "0") + "v".repeat(VALUE_SIZE)).slice(0, VALUE_SIZE);
+
+/** Flat latin1 strings, as RequestParser makes them (a concatenation would be a rope). */
+function flat(s: string): string {
+  return Buffer.from(s, "latin1").latin1Slice(0, s.length);
+}
+
+const keys = Array.from({ length: 2 * KEYS }, (_, i) => flat(keyName(i)));
+const values = Array.from({ length: 2 * KEYS }, (_, i) => flat(valueFor(i)));
+
+function respCommand(args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+}
+
+const respSets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => respCommand(["SET", keyName(i + 1), valueFor(i + 1)])).join(""), "latin1");
+const respGets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => respCommand(["GET", keyName(i + 1)])).join(""), "latin1");
+const inlineSets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => `SET ${keyName(i + 1)} ${valueFor(i + 1)}\r\n`).join(""), "latin1");
+const inlineGets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => `GET ${keyName(i + 1)}\r\n`).join(""), "latin1");
+
+// ---------------------------------------------------------------------------
+// A minimal server context for dispatch()
+// ---------------------------------------------------------------------------
+
+function fakeServer(config: Config): ServerState {
+  const stats: ServerStats = {
+    totalConnectionsReceived: 0,
+    totalCommandsProcessed: 0,
+    rejectedConnections: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+    totalErrorReplies: 0,
+    instantaneousOpsPerSec: 0,
+    peakMemory: 0,
+  };
+  return {
+    config,
+    stats,
+    startedAt: Date.now(),
+    runId: "0".repeat(40),
+    version: "bench",
+    port: 0,
+    clients: () => [],
+    killClient: () => false,
+    shutdown: () => {
+      throw new Error("SHUTDOWN in a benchmark");
+    },
+    resetStats: () => {},
+  };
+}
+
+function fakeClient(): ClientState {
+  const now = Date.now();
+  return {
+    id: 1,
+    address: "127.0.0.1:50000",
+    localAddress: "127.0.0.1:6379",
+    createdAt: now,
+    lastInteraction: now,
+    name: "",
+    libName: "",
+    libVersion: "",
+    resp: RESP2,
+    lastCommand: "NULL",
+    closeAfterReply: false,
+    queryBufferBytes: 0,
+    outputBufferBytes: 0,
+  };
+}
+
+function makeContext(): CommandContext & { out: OutputBuffer } {
+  const out = new OutputBuffer();
+  const db = new Keyspace();
+  db.now = Date.now();
+  return { out, reply: new ReplyWriter(out), db, client: fakeClient(), server: fakeServer(new Config()) };
+}
+
+/** Fills keys[0..n) with their values. */
+function fill(db: Keyspace, n: number): void {
+  for (let i = 0; i < n; i++) db.set(keys[i]!, values[i]!);
+}
+
+// ---------------------------------------------------------------------------
+// Steady-state measurement
+// ---------------------------------------------------------------------------
+
+/** Minor page faults of this process so far (Linux), or NaN. */
+function minorFaults(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Runs `fn` until the process stops taking page faults (three quiet 50 ms
+ * windows; at most 3 s). After a full GC the allocator hands freed pages back
+ * to the OS and the next allocations fault them in again, which on this VM
+ * costs microseconds per page: an allocating benchmark measured from a fresh
+ * GC reports that first-touch cost (10× the steady-state time for a 32 B
+ * string) rather than the operation's.
+ */
+function warmUp(fn: () => unknown): void {
+  const deadline = performance.now() + 3000;
+  let quiet = 0;
+  while (quiet < 3 && performance.now() < deadline) {
+    const faults = minorFaults();
+    const start = performance.now();
+    do {
+      for (let k = 0; k < 64; k++) do_not_optimize(fn());
+    } while (performance.now() - start < 50);
+    quiet = minorFaults() - faults <= 4 || Number.isNaN(faults) ? quiet + 1 : 0;
+  }
+}
+
+/**
+ * A mitata benchmark measured in steady state: warmed up until the heap and
+ * allocator stop growing, and without mitata's forced GC before measuring
+ * (which would undo the warm-up). GC still runs as the allocations trigger it,
+ * and its cost is in the numbers, as it would be in the server.
+ */
+function steady(name: string, fn: () => unknown) {
+  return bench(name, function* () {
+    warmUp(fn);
+    yield fn;
+  }).gc(false);
+}
+
+// ---------------------------------------------------------------------------
+// Benchmarks
+// ---------------------------------------------------------------------------
+
+function parseBenchmarks(): void {
+  const parser = new RequestParser();
+  let commands = 0;
+  const sink = (argv: string[]): boolean => {
+    commands += argv.length;
+    return true;
+  };
+  const onInlineError = (message: string): void => {
+    throw new Error(message);
+  };
+  // Sanity: every buffer holds exactly PIPELINE complete commands.
+  for (const buf of [respSets, respGets, inlineSets, inlineGets]) {
+    let n = 0;
+    parser.feed(buf, () => ++n > 0, onInlineError);
+    if (n !== PIPELINE || parser.bufferedBytes !== 0) throw new Error(`parse sanity check: ${n} commands, ${parser.bufferedBytes} bytes left`);
+  }
+
+  group(`parse ${PIPELINE}× pipelined (RequestParser.feed)`, () => {
+    summary(() => {
+      steady(`RESP ${PIPELINE}× SET key <32 B>`, () => {
+        parser.feed(respSets, sink, onInlineError);
+      }).baseline(true);
+      steady(`RESP ${PIPELINE}× GET key`, () => {
+        parser.feed(respGets, sink, onInlineError);
+      });
+      steady(`inline ${PIPELINE}× SET key <32 B>`, () => {
+        parser.feed(inlineSets, sink, onInlineError);
+      });
+      steady(`inline ${PIPELINE}× GET key`, () => {
+        parser.feed(inlineGets, sink, onInlineError);
+      });
+    });
+  });
+  do_not_optimize(commands);
+}
+
+function replyBenchmarks(): void {
+  const out = new OutputBuffer();
+  const reply = new ReplyWriter(out);
+  const value = values[1]!;
+  for (const [label, protocol] of [
+    ["RESP2", RESP2],
+    ["text", TEXT],
+  ] as const) {
+    group(`reply encoding, ${label}`, () => {
+      summary(() => {
+        steady(`${label}: bulk 32 B`, () => {
+          reply.protocol = protocol;
+          out.length = 0;
+          reply.bulk(value);
+        }).baseline(true);
+        steady(`${label}: ok`, () => {
+          reply.protocol = protocol;
+          out.length = 0;
+          reply.ok();
+        });
+        steady(`${label}: integer`, () => {
+          reply.protocol = protocol;
+          out.length = 0;
+          reply.integer(12345);
+        });
+        steady(`${label}: nullBulk`, () => {
+          reply.protocol = protocol;
+          out.length = 0;
+          reply.nullBulk();
+        });
+      });
+    });
+  }
+}
+
+function keyspaceBenchmarks(): void {
+  const db = new Keyspace();
+  db.now = Date.now();
+  fill(db, KEYS);
+
+  // At maxmemory under allkeys-lru: KEYS keys fit. Cycling through 2×KEYS
+  // names in order, the name about to be set is always the least recently
+  // used one, so it has been evicted: every set adds a key and evicts one.
+  const lru = new Keyspace();
+  lru.now = db.now;
+  lru.policy = "allkeys-lru";
+  lru.maxmemory = KEYS * entryBytes(keys[0]!, values[0]!);
+  for (let i = 0; i < 2 * KEYS; i++) {
+    lru.set(keys[i]!, values[i]!);
+    lru.evictIfNeeded();
+  }
+
+  let hit = 0;
+  let miss = KEYS;
+  let write = 0;
+  let fresh = 0;
+  group(`keyspace (${KEYS.toLocaleString("en-US")} keys, 16 B keys, 32 B values)`, () => {
+    summary(() => {
+      steady("get hit", () => {
+        hit = hit + 1 === KEYS ? 0 : hit + 1;
+        return db.get(keys[hit]!);
+      }).baseline(true);
+      steady("get miss", () => {
+        miss = miss + 1 === 2 * KEYS ? KEYS : miss + 1;
+        return db.get(keys[miss]!);
+      });
+      steady("set overwrite", () => {
+        write = write + 1 === KEYS ? 0 : write + 1;
+        db.set(keys[write]!, values[(write + 1) % KEYS]!);
+      });
+      steady("set new + evict LRU (allkeys-lru at maxmemory)", () => {
+        fresh = fresh + 1 === 2 * KEYS ? 0 : fresh + 1;
+        lru.set(keys[fresh]!, values[fresh]!);
+        lru.evictIfNeeded();
+      });
+    });
+  });
+  if (db.size !== KEYS) throw new Error("get/set benchmarks changed the key count");
+  if (lru.size > KEYS || lru.stats.evictedKeys === 0) throw new Error("eviction benchmark did not evict");
+}
+
+function dispatchBenchmarks(): void {
+  const ctx = makeContext();
+  fill(ctx.db, KEYS);
+  const gets = Array.from({ length: KEYS }, (_, i) => [flat("GET"), keys[i]!]);
+  const misses = Array.from({ length: KEYS }, (_, i) => [flat("GET"), keys[KEYS + i]!]);
+  const sets = Array.from({ length: KEYS }, (_, i) => [flat("SET"), keys[i]!, values[(i + 7) % KEYS]!]);
+
+  // Sanity: the replies are what a client would get.
+  ctx.out.length = 0;
+  dispatch(ctx, gets[1]!);
+  dispatch(ctx, misses[1]!);
+  dispatch(ctx, sets[1]!);
+  const got = ctx.out.buf.latin1Slice(0, ctx.out.length);
+  if (got !== `$${VALUE_SIZE}\r\n${values[1]}\r\n$-1\r\n+OK\r\n`) throw new Error(`dispatch sanity check: ${JSON.stringify(got)}`);
+
+  // The server's per-read path: parse the chunk, dispatch each command into
+  // the shared reply buffer (which would then be written to the socket).
+  const parser = new RequestParser();
+  const onCommand = (argv: string[], inline: boolean): boolean => {
+    ctx.reply.protocol = inline ? TEXT : RESP2;
+    dispatch(ctx, argv);
+    return true;
+  };
+  const onInlineError = (message: string): void => {
+    throw new Error(message);
+  };
+
+  let i = 0;
+  const next = (): number => (i = i + 1 === KEYS ? 0 : i + 1);
+  group("dispatch() with a minimal context", () => {
+    summary(() => {
+      steady("GET hit", () => {
+        ctx.out.length = 0;
+        dispatch(ctx, gets[next()]!);
+      }).baseline(true);
+      steady("GET miss", () => {
+        ctx.out.length = 0;
+        dispatch(ctx, misses[next()]!);
+      });
+      steady("SET overwrite", () => {
+        ctx.out.length = 0;
+        dispatch(ctx, sets[next()]!);
+      });
+    });
+  });
+  group(`per-read path: parse + dispatch + encode, ${PIPELINE}× pipelined`, () => {
+    summary(() => {
+      steady(`RESP ${PIPELINE}× SET`, () => {
+        ctx.out.length = 0;
+        parser.feed(respSets, onCommand, onInlineError);
+      }).baseline(true);
+      steady(`RESP ${PIPELINE}× GET`, () => {
+        ctx.out.length = 0;
+        parser.feed(respGets, onCommand, onInlineError);
+      });
+      steady(`inline ${PIPELINE}× SET`, () => {
+        ctx.out.length = 0;
+        parser.feed(inlineSets, onCommand, onInlineError);
+      });
+      steady(`inline ${PIPELINE}× GET`, () => {
+        ctx.out.length = 0;
+        parser.feed(inlineGets, onCommand, onInlineError);
+      });
+    });
+  });
+}
+
+function formatNs(ns: number): string {
+  return ns < 1000 ? `${ns.toFixed(1)} ns` : `${(ns / 1000).toFixed(2)} µs`;
+}
+
+/** A closing table of medians: robust to the odd slow sample on a shared 2-core machine. */
+function medianTable(rows: { section: string; name: string; p50: number; avg: number; min: number }[]): string {
+  const cells = rows.map((r) => {
+    const batch = r.name.includes(`${PIPELINE}×`) ? PIPELINE : 1;
+    return [r.section, r.name, formatNs(r.p50), formatNs(r.avg), formatNs(r.min), batch > 1 ? formatNs(r.p50 / batch) : ""];
+  });
+  const headers = ["section", "benchmark", "p50", "avg", "min", "p50 per command"];
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => "| " + c.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(" | ") + " |";
+  const sep = "|" + widths.map((w, i) => (i < 2 ? ":" + "-".repeat(w + 1) : "-".repeat(w + 1) + ":")).join("|") + "|";
+  return [line(headers), sep, ...cells.map(line)].join("\n");
+}
+
+type Trial = Awaited<ReturnType<typeof run>>["benchmarks"][number];
+
+const { values: options } = parseArgs({ options: { filter: { type: "string" } } });
+const filter = options.filter === undefined ? undefined : new RegExp(options.filter);
+
+console.log(`bun ${Bun.version}, ${process.platform}/${process.arch}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${availableParallelism()} CPUs`);
+// One mitata run per section, each building its own data: what one section
+// allocated is garbage (and collected) before the next starts, so a section's
+// numbers do not depend on the heap the previous ones left behind.
+const medians: { section: string; name: string; p50: number; avg: number; min: number }[] = [];
+for (const section of [parseBenchmarks, replyBenchmarks, keyspaceBenchmarks, dispatchBenchmarks]) {
+  section();
+  Bun.gc(true);
+  // mitata returns each trial's collection id and the collections' names, though its types omit them.
+  const result = (await run({ colors: process.stdout.isTTY === true, ...(filter === undefined ? {} : { filter }) })) as unknown as {
+    benchmarks: (Trial & { group: number })[];
+    layout: { name: string | null }[];
+  };
+  for (const trial of result.benchmarks) {
+    for (const r of trial.runs) {
+      if (r.stats === undefined) continue;
+      medians.push({ section: result.layout[trial.group]?.name ?? "", name: r.name, p50: r.stats.p50, avg: r.stats.avg, min: r.stats.min });
+    }
+  }
+  Bun.gc(true);
+}
+console.log(`\nmedians (load average now ${loadavg().map((l) => l.toFixed(2)).join(" ")}):\n`);
+console.log(medianTable(medians));

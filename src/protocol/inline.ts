@@ -71,7 +71,16 @@ export function splitInlineArgs(line: string): string[] | null {
     while (i < len && isSpace(line.charCodeAt(i))) i++;
     if (i >= len) return args;
 
-    let current = "";
+    // Fast path: take a run of plain bytes (no blanks, no quotes) as one
+    // slice; the byte loop below only handles what follows it, if anything.
+    let j = i;
+    while (j < len) {
+      const c = line.charCodeAt(j);
+      if (c === SPACE || c === LF || c === CR || c === TAB || c === DQUOTE || c === SQUOTE) break;
+      j++;
+    }
+    let current = line.slice(i, j);
+    i = j;
     let inDouble = false;
     let inSingle = false;
     let done = false;

@@ -15,6 +15,7 @@ const FLUSH_THRESHOLD = 256 * 1024;
 /** Keyspace bytes released before the cron forces a collection (see collectIfChurned). */
 const GC_MIN_RELEASED_BUSY = 8 * 1024 * 1024;
 const GC_MIN_RELEASED_IDLE = 1024 * 1024;
+const GC_MIN_PARSED_IDLE = 16 * 1024 * 1024;
 
 function freshStats(): ServerStats {
   return {
@@ -58,6 +59,7 @@ export class Server implements ServerState {
   private lastSampleAt = Date.now();
   private stopping = false;
   private commandsAtLastCron = 0;
+  private inputAtLastCollection = 0;
 
   constructor(
     readonly config: Config,
@@ -269,26 +271,31 @@ export class Server implements ServerState {
   }
 
   /**
-   * With maxmemory set, evicted and overwritten values are garbage that JSC
-   * frees on its own schedule, which under a write flood lets the process
-   * hold several times maxmemory (and can leave it there while idle). So
-   * collect once the keyspace has let go of a quarter of what it holds (at
-   * least 8 MiB), or of 1 MiB when a whole cron period passed without a
-   * command. A full collection costs about the live heap, so amortised over
-   * the bytes released it stays a small constant; each one pauses the loop
-   * (~10-70 ms at 64 MiB of 1 KiB values).
+   * Garbage is freed on JSC's schedule, not ours. Two cases need a push:
+   *
+   * - With maxmemory set, evicted and overwritten values under a write
+   *   flood let the process hold several times maxmemory. So collect once
+   *   the keyspace has let go of a quarter of what it holds (at least
+   *   8 MiB). A full collection costs about the live heap, so amortised over
+   *   the bytes released it stays a small constant; each one pauses the loop
+   *   (~10-70 ms at 64 MiB of 1 KiB values).
+   * - When a whole cron period passes without a command, collect if at
+   *   least 1 MiB of values was released or 16 MiB of requests was parsed
+   *   since the last collection (each request leaves its argument strings
+   *   behind), so an idle server returns to its real size. Idle collections
+   *   delay nobody.
    */
   private collectIfChurned(): void {
     const idle = this.stats.totalCommandsProcessed === this.commandsAtLastCron;
     this.commandsAtLastCron = this.stats.totalCommandsProcessed;
     const released = this.db.releasedMemory;
-    if (this.db.maxmemory === 0) {
-      this.db.releasedMemory = 0;
-      return;
-    }
-    const threshold = idle ? GC_MIN_RELEASED_IDLE : Math.max(GC_MIN_RELEASED_BUSY, this.db.usedMemory / 4);
-    if (released < threshold) return;
+    const parsed = this.stats.netInputBytes - this.inputAtLastCollection;
+    let collect: boolean;
+    if (idle) collect = released >= GC_MIN_RELEASED_IDLE || parsed >= GC_MIN_PARSED_IDLE;
+    else collect = this.db.maxmemory !== 0 && released >= Math.max(GC_MIN_RELEASED_BUSY, this.db.usedMemory / 4);
+    if (!collect) return;
     this.db.releasedMemory = 0;
+    this.inputAtLastCollection = this.stats.netInputBytes;
     Bun.gc(true);
   }
 

@@ -32,6 +32,7 @@ import { Config } from "../src/config/config.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../src/protocol/reply.ts";
 import { RequestParser } from "../src/protocol/request-parser.ts";
 import { Keyspace } from "../src/store/keyspace.ts";
+import { HashIndex } from "../src/store/hash-index.ts";
 import { entryBytes } from "../src/store/memory.ts";
 
 const PIPELINE = 16;
@@ -293,6 +294,43 @@ function keyspaceBenchmarks(): void {
   if (lru.size > KEYS || lru.stats.evictedKeys === 0) throw new Error("eviction benchmark did not evict");
 }
 
+/**
+ * The key index with keys as the server sees them: a fresh string parsed
+ * from the receive buffer per lookup, random order over 100k keys.
+ */
+function indexBenchmarks(): void {
+  const map = new Map<string, number>();
+  const slots: string[] = [];
+  const hashes = new Int32Array(KEYS);
+  const index = new HashIndex(slots, hashes);
+  const received = Buffer.alloc(KEYS * 16);
+  for (let i = 0; i < KEYS; i++) {
+    map.set(keys[i]!, i);
+    slots[i] = keys[i]!;
+    index.insert(keys[i]!, i);
+    received.latin1Write(keys[i]!, i * 16);
+  }
+  let at = 0;
+  const next = () => (at = (at + 7919) % KEYS);
+  group(`index lookup (${KEYS.toLocaleString("en-US")} keys, key parsed fresh per lookup)`, () => {
+    summary(() => {
+      steady("latin1Slice alone", () => {
+        const i = next();
+        return received.latin1Slice(i * 16, i * 16 + 16);
+      }).baseline(true);
+      steady("Map.get", () => {
+        const i = next();
+        return map.get(received.latin1Slice(i * 16, i * 16 + 16));
+      });
+      steady("HashIndex.get", () => {
+        const i = next();
+        return index.get(received.latin1Slice(i * 16, i * 16 + 16));
+      });
+    });
+  });
+  if (index.get(keys[123]!) !== 123 || map.get(keys[123]!) !== 123) throw new Error("index lookup is wrong");
+}
+
 function dispatchBenchmarks(): void {
   const ctx = makeContext();
   fill(ctx.db, KEYS);
@@ -387,7 +425,7 @@ console.log(`bun ${Bun.version}, ${process.platform}/${process.arch}, load avera
 // allocated is garbage (and collected) before the next starts, so a section's
 // numbers do not depend on the heap the previous ones left behind.
 const medians: { section: string; name: string; p50: number; avg: number; min: number }[] = [];
-for (const section of [parseBenchmarks, replyBenchmarks, keyspaceBenchmarks, dispatchBenchmarks]) {
+for (const section of [parseBenchmarks, replyBenchmarks, indexBenchmarks, keyspaceBenchmarks, dispatchBenchmarks]) {
   section();
   Bun.gc(true);
   // mitata returns each trial's collection id and the collections' names, though its types omit them.

@@ -1,4 +1,5 @@
 import type { EvictionPolicy } from "../config/options.ts";
+import { HashIndex } from "./hash-index.ts";
 import { entryBytes } from "./memory.ts";
 
 /**
@@ -39,8 +40,10 @@ export interface KeyspaceStats {
 }
 
 export class Keyspace {
-  private readonly index = new Map<string, number>();
   private keys: (string | undefined)[] = [];
+  /** Each slot's key hash, kept by the index. */
+  private hashes = new Int32Array(0);
+  private readonly index = new HashIndex(this.keys, this.hashes);
   private values: (Value | undefined)[] = [];
   private capacity = 0;
   /** Slots below this have been used at least once. */
@@ -152,8 +155,8 @@ export class Keyspace {
     let slot = this.liveSlot(key);
     if (slot === NONE) {
       slot = this.allocateSlot();
-      this.index.set(key, slot);
       this.keys[slot] = key;
+      this.index.insert(key, slot);
       this.values[slot] = value;
       this.expireAt[slot] = 0;
       this.linkHead(slot);
@@ -196,7 +199,7 @@ export class Keyspace {
     this.head = this.tail = this.vhead = this.vtail = NONE;
     this.volatileCount = 0;
     this.usedMemory = 0;
-    this.prev = this.next = this.vprev = this.vnext = this.volatileSlots = this.volatilePos = this.freeSlots = new Int32Array(0);
+    this.prev = this.next = this.vprev = this.vnext = this.volatileSlots = this.volatilePos = this.freeSlots = this.hashes = new Int32Array(0);
     this.expireAt = new Float64Array(0);
     this.lastAccess = new Uint32Array(0);
     this.grow(INITIAL_CAPACITY);
@@ -292,7 +295,7 @@ export class Keyspace {
   /** The key's slot, deleting it first if its TTL has passed (lazy expiry). */
   private liveSlot(key: string): number {
     const slot = this.index.get(key);
-    if (slot === undefined) return NONE;
+    if (slot === NONE) return NONE;
     return this.expireIfDue(slot) ? NONE : slot;
   }
 
@@ -342,7 +345,7 @@ export class Keyspace {
     const bytes = entryBytes(key, this.values[slot]!);
     this.usedMemory -= bytes;
     this.releasedMemory += bytes;
-    this.index.delete(key);
+    this.index.remove(slot);
     this.unlink(slot);
     if (this.volatilePos[slot] !== NONE) this.removeVolatile(slot);
     this.expireAt[slot] = 0;
@@ -373,6 +376,8 @@ export class Keyspace {
     this.freeSlots = extend(this.freeSlots, (n) => new Int32Array(n));
     this.expireAt = extend(this.expireAt, (n) => new Float64Array(n));
     this.lastAccess = extend(this.lastAccess, (n) => new Uint32Array(n));
+    this.hashes = extend(this.hashes, (n) => new Int32Array(n));
+    this.index.attach(this.keys, this.hashes);
     this.capacity = capacity;
   }
 

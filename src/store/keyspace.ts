@@ -51,9 +51,10 @@ export class Keyspace {
   private freeSlots = new Int32Array(0);
   private freeCount = 0;
 
-  // All keys, most recently used at the head.
-  private prev = new Int32Array(0);
-  private next = new Int32Array(0);
+  // All keys, most recently used at the head. A slot's prev and next sit
+  // side by side (links[2s], links[2s+1]): moving a key to the head touches
+  // three nodes at random places, and this makes each one cache line.
+  private links = new Int32Array(0);
   private head = NONE;
   private tail = NONE;
 
@@ -64,8 +65,7 @@ export class Keyspace {
   private readonly epochSeconds = Math.floor(Date.now() / 1000);
 
   // Keys with a TTL: their own recency list, and a dense array for random picks.
-  private vprev = new Int32Array(0);
-  private vnext = new Int32Array(0);
+  private vlinks = new Int32Array(0);
   private vhead = NONE;
   private vtail = NONE;
   private volatileSlots = new Int32Array(0);
@@ -199,7 +199,7 @@ export class Keyspace {
     this.head = this.tail = this.vhead = this.vtail = NONE;
     this.volatileCount = 0;
     this.usedMemory = 0;
-    this.prev = this.next = this.vprev = this.vnext = this.volatileSlots = this.volatilePos = this.freeSlots = this.hashes = new Int32Array(0);
+    this.links = this.vlinks = this.volatileSlots = this.volatilePos = this.freeSlots = this.hashes = new Int32Array(0);
     this.expireAt = new Float64Array(0);
     this.lastAccess = new Uint32Array(0);
     this.grow(INITIAL_CAPACITY);
@@ -361,16 +361,14 @@ export class Keyspace {
   }
 
   private grow(capacity: number): void {
-    const extend = <T extends Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, fill?: number): T => {
-      const next = make(capacity);
+    const extend = <T extends Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, fill?: number, perSlot = 1): T => {
+      const next = make(capacity * perSlot);
       next.set(old);
       if (fill !== undefined) next.fill(fill, old.length);
       return next;
     };
-    this.prev = extend(this.prev, (n) => new Int32Array(n));
-    this.next = extend(this.next, (n) => new Int32Array(n));
-    this.vprev = extend(this.vprev, (n) => new Int32Array(n));
-    this.vnext = extend(this.vnext, (n) => new Int32Array(n));
+    this.links = extend(this.links, (n) => new Int32Array(n), undefined, 2);
+    this.vlinks = extend(this.vlinks, (n) => new Int32Array(n), undefined, 2);
     this.volatileSlots = extend(this.volatileSlots, (n) => new Int32Array(n));
     this.volatilePos = extend(this.volatilePos, (n) => new Int32Array(n), NONE);
     this.freeSlots = extend(this.freeSlots, (n) => new Int32Array(n));
@@ -382,36 +380,40 @@ export class Keyspace {
   }
 
   private linkHead(slot: number): void {
-    this.prev[slot] = NONE;
-    this.next[slot] = this.head;
-    if (this.head !== NONE) this.prev[this.head] = slot;
+    const links = this.links;
+    links[2 * slot] = NONE;
+    links[2 * slot + 1] = this.head;
+    if (this.head !== NONE) links[2 * this.head] = slot;
     this.head = slot;
     if (this.tail === NONE) this.tail = slot;
   }
 
   private unlink(slot: number): void {
-    const p = this.prev[slot]!;
-    const n = this.next[slot]!;
-    if (p !== NONE) this.next[p] = n;
+    const links = this.links;
+    const p = links[2 * slot]!;
+    const n = links[2 * slot + 1]!;
+    if (p !== NONE) links[2 * p + 1] = n;
     else this.head = n;
-    if (n !== NONE) this.prev[n] = p;
+    if (n !== NONE) links[2 * n] = p;
     else this.tail = p;
   }
 
   private vlinkHead(slot: number): void {
-    this.vprev[slot] = NONE;
-    this.vnext[slot] = this.vhead;
-    if (this.vhead !== NONE) this.vprev[this.vhead] = slot;
+    const links = this.vlinks;
+    links[2 * slot] = NONE;
+    links[2 * slot + 1] = this.vhead;
+    if (this.vhead !== NONE) links[2 * this.vhead] = slot;
     this.vhead = slot;
     if (this.vtail === NONE) this.vtail = slot;
   }
 
   private vunlink(slot: number): void {
-    const p = this.vprev[slot]!;
-    const n = this.vnext[slot]!;
-    if (p !== NONE) this.vnext[p] = n;
+    const links = this.vlinks;
+    const p = links[2 * slot]!;
+    const n = links[2 * slot + 1]!;
+    if (p !== NONE) links[2 * p + 1] = n;
     else this.vhead = n;
-    if (n !== NONE) this.vprev[n] = p;
+    if (n !== NONE) links[2 * n] = p;
     else this.vtail = p;
   }
 

@@ -29,6 +29,37 @@ export type InlineErrorSink = (message: string) => void;
 
 export class ProtocolError extends Error {}
 
+/**
+ * Canonical strings for frequent first arguments (command names), indexed by
+ * length and first byte. A request whose name matches one gets that string
+ * instead of a fresh one: no allocation, and the command table's lookup
+ * compares by identity.
+ */
+const internedByShape = new Map<number, string[]>();
+const MAX_INTERNED_LENGTH = 16;
+
+export function internCommandNames(names: Iterable<string>): void {
+  for (const name of names) {
+    if (name.length === 0 || name.length > MAX_INTERNED_LENGTH) continue;
+    const shape = name.length * 256 + name.charCodeAt(0);
+    const list = internedByShape.get(shape) ?? [];
+    if (!list.includes(name)) list.push(name);
+    internedByShape.set(shape, list);
+  }
+}
+
+/** The interned string equal to buf[start, start + length), if there is one. */
+function interned(buf: Buffer, start: number, length: number): string | undefined {
+  if (length === 0 || length > MAX_INTERNED_LENGTH) return undefined;
+  const candidates = internedByShape.get(length * 256 + buf[start]!);
+  if (candidates === undefined) return undefined;
+  next: for (const name of candidates) {
+    for (let i = 1; i < length; i++) if (name.charCodeAt(i) !== buf[start + i]) continue next;
+    return name;
+  }
+  return undefined;
+}
+
 export class RequestParser {
   /** Unconsumed bytes, or chunks not yet joined while a long frame arrives. */
   private chunks: Buffer[] = [];
@@ -110,7 +141,9 @@ export class RequestParser {
           this.needed = this.bulkLength + 2;
           break;
         }
-        this.argv!.push(buf.latin1Slice(pos, pos + this.bulkLength));
+        const argv = this.argv!;
+        const name = argv.length === 0 ? interned(buf, pos, this.bulkLength) : undefined;
+        argv.push(name ?? buf.latin1Slice(pos, pos + this.bulkLength));
         pos += this.bulkLength + 2;
         this.bulkLength = -1;
         this.argsLeft--;

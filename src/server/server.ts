@@ -1,11 +1,11 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { dispatch } from "../commands/dispatch.ts";
-import { resetCommandStats } from "../commands/table.ts";
+import { ALL_COMMANDS, resetCommandStats } from "../commands/table.ts";
 import type { CommandContext, ServerState, ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
-import { ProtocolError } from "../protocol/request-parser.ts";
+import { internCommandNames, ProtocolError } from "../protocol/request-parser.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
 import { Client } from "./client.ts";
@@ -69,6 +69,8 @@ export class Server implements ServerState {
     this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this };
     this.applyConfig();
     config.onChange((name) => this.onConfigChange(name));
+    // Requests name commands in either case; both spellings parse without allocating.
+    internCommandNames(ALL_COMMANDS.flatMap((spec) => [spec.name, spec.name.toUpperCase()]));
   }
 
   /** Binds every `bind` address; throws with a one-line reason when one fails. */

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,8 +15,6 @@ import { freePort, runToExit, serverCommand, startServer, waitForPing } from "..
  * (maxclients, timeout).
  */
 
-// Servers start slowly on a loaded machine; bunfig.toml's [test] timeout is not a Bun setting.
-setDefaultTimeout(20_000);
 
 const ROOT = resolve(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "atomickv-config-e2e-"));

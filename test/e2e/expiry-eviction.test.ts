@@ -1,4 +1,4 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -13,8 +13,6 @@ import { startServer } from "../helpers/server.ts";
  * writes, and maxmemory bounds the process's resident memory in practice.
  */
 
-// Servers start slowly on a loaded machine; bunfig.toml's [test] timeout is not a Bun setting.
-setDefaultTimeout(20_000);
 
 const OOM = "-OOM command not allowed when used memory > 'maxmemory'.";
 

@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { Keyspace } from "../src/store/keyspace.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../src/store/memory.ts";
 import { RequestParser } from "../src/protocol/request-parser.ts";
+import { settledRss } from "./steady.ts";
 
 interface Case {
   name: string;
@@ -97,18 +98,6 @@ function makeChunk(keySize: number, valueSize: number) {
   return { chunk, perChunk, fill };
 }
 
-async function settledRss(): Promise<number> {
-  let prev = Number.POSITIVE_INFINITY;
-  let rss = 0;
-  for (let i = 0; i < 40; i++) {
-    Bun.gc(true);
-    await Bun.sleep(250);
-    rss = process.memoryUsage.rss();
-    if (Math.abs(prev - rss) < 256 * 1024) break;
-    prev = rss;
-  }
-  return rss;
-}
 
 function insert(db: Keyspace, c: Case, first: number, count: number): void {
   const parser = new RequestParser();

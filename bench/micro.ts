@@ -22,18 +22,19 @@
  * than means on a shared 2-core machine; rows named "16×" are per batch, with
  * the per-command figure alongside.
  */
-import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { bench, do_not_optimize, group, run, summary } from "mitata";
+import { do_not_optimize, group, run, summary } from "mitata";
 import { dispatch } from "../src/commands/dispatch.ts";
-import type { ClientState, CommandContext, ServerState, ServerStats } from "../src/commands/types.ts";
+import type { ClientState, CommandContext, ServerState } from "../src/commands/types.ts";
 import { Config } from "../src/config/config.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../src/protocol/reply.ts";
 import { RequestParser } from "../src/protocol/request-parser.ts";
+import { freshStats } from "../src/server/server.ts";
 import { Keyspace } from "../src/store/keyspace.ts";
 import { HashIndex } from "../src/store/hash-index.ts";
 import { entryBytes } from "../src/store/memory.ts";
+import { steady } from "./steady.ts";
 
 const PIPELINE = 16;
 const KEYS = 100_000;
@@ -68,16 +69,7 @@ const inlineGets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => `GET $
 // ---------------------------------------------------------------------------
 
 function fakeServer(config: Config): ServerState {
-  const stats: ServerStats = {
-    totalConnectionsReceived: 0,
-    totalCommandsProcessed: 0,
-    rejectedConnections: 0,
-    netInputBytes: 0,
-    netOutputBytes: 0,
-    totalErrorReplies: 0,
-    instantaneousOpsPerSec: 0,
-    peakMemory: 0,
-  };
+  const stats = freshStats();
   return {
     config,
     stats,
@@ -125,53 +117,6 @@ function fill(db: Keyspace, n: number): void {
   for (let i = 0; i < n; i++) db.set(keys[i]!, values[i]!);
 }
 
-// ---------------------------------------------------------------------------
-// Steady-state measurement
-// ---------------------------------------------------------------------------
-
-/** Minor page faults of this process so far (Linux), or NaN. */
-function minorFaults(): number {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * Runs `fn` until the process stops taking page faults (three quiet 50 ms
- * windows; at most 3 s). After a full GC the allocator hands freed pages back
- * to the OS and the next allocations fault them in again, which on this VM
- * costs microseconds per page: an allocating benchmark measured from a fresh
- * GC reports that first-touch cost (10× the steady-state time for a 32 B
- * string) rather than the operation's.
- */
-function warmUp(fn: () => unknown): void {
-  const deadline = performance.now() + 3000;
-  let quiet = 0;
-  while (quiet < 3 && performance.now() < deadline) {
-    const faults = minorFaults();
-    const start = performance.now();
-    do {
-      for (let k = 0; k < 64; k++) do_not_optimize(fn());
-    } while (performance.now() - start < 50);
-    quiet = minorFaults() - faults <= 4 || Number.isNaN(faults) ? quiet + 1 : 0;
-  }
-}
-
-/**
- * A mitata benchmark measured in steady state: warmed up until the heap and
- * allocator stop growing, and without mitata's forced GC before measuring
- * (which would undo the warm-up). GC still runs as the allocations trigger it,
- * and its cost is in the numbers, as it would be in the server.
- */
-function steady(name: string, fn: () => unknown) {
-  return bench(name, function* () {
-    warmUp(fn);
-    yield fn;
-  }).gc(false);
-}
 
 // ---------------------------------------------------------------------------
 // Benchmarks

@@ -27,12 +27,12 @@
  * and a whole RESP2 bulk reply, for 32 B and 1 KiB values; medians at the end.
  */
 import { heapStats } from "bun:jsc";
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { bench, do_not_optimize, group, run, summary } from "mitata";
+import { do_not_optimize, group, run, summary } from "mitata";
 import { Keyspace } from "../src/store/keyspace.ts";
 import { OutputBuffer, ReplyWriter } from "../src/protocol/reply.ts";
+import { settledRss, steady } from "./steady.ts";
 
 const VARIANTS = ["latin1-map", "buffer-copy-map", "buffer-slab-map", "keyspace"] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -118,18 +118,6 @@ class Slab {
 // Child: memory of one variant
 // ---------------------------------------------------------------------------
 
-async function settledRss(): Promise<number> {
-  let prev = Number.POSITIVE_INFINITY;
-  let rss = 0;
-  for (let i = 0; i < 40; i++) {
-    Bun.gc(true);
-    await Bun.sleep(250);
-    rss = process.memoryUsage.rss();
-    if (Math.abs(prev - rss) < 256 * 1024) break;
-    prev = rss;
-  }
-  return rss;
-}
 
 /** Builds the variant's store and returns an insert function plus the store (kept alive by the caller). */
 function makeStore(variant: Variant, valueSize: number): { store: unknown; insert: (first: number, count: number) => void } {
@@ -213,53 +201,6 @@ async function measureVariant(variant: Variant, keys: number, valueSize: number)
   };
 }
 
-// ---------------------------------------------------------------------------
-// Steady-state measurement
-// ---------------------------------------------------------------------------
-
-/** Minor page faults of this process so far (Linux), or NaN. */
-function minorFaults(): number {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * Runs `fn` until the process stops taking page faults (three quiet 50 ms
- * windows; at most 3 s). After a full GC the allocator hands freed pages back
- * to the OS and the next allocations fault them in again, which on this VM
- * costs microseconds per page: an allocating benchmark measured from a fresh
- * GC reports that first-touch cost (10× the steady-state time for a 32 B
- * string) rather than the operation's.
- */
-function warmUp(fn: () => unknown): void {
-  const deadline = performance.now() + 3000;
-  let quiet = 0;
-  while (quiet < 3 && performance.now() < deadline) {
-    const faults = minorFaults();
-    const start = performance.now();
-    do {
-      for (let k = 0; k < 64; k++) do_not_optimize(fn());
-    } while (performance.now() - start < 50);
-    quiet = minorFaults() - faults <= 4 || Number.isNaN(faults) ? quiet + 1 : 0;
-  }
-}
-
-/**
- * A mitata benchmark measured in steady state: warmed up until the heap and
- * allocator stop growing, and without mitata's forced GC before measuring
- * (which would undo the warm-up). GC still runs as the allocations trigger it,
- * and its cost is in the numbers, as it would be in the server.
- */
-function steady(name: string, fn: () => unknown) {
-  return bench(name, function* () {
-    warmUp(fn);
-    yield fn;
-  }).gc(false);
-}
 
 // ---------------------------------------------------------------------------
 // Parent

@@ -17,7 +17,8 @@ const GC_MIN_RELEASED_BUSY = 8 * 1024 * 1024;
 const GC_MIN_RELEASED_IDLE = 1024 * 1024;
 const GC_MIN_PARSED_IDLE = 16 * 1024 * 1024;
 
-function freshStats(): ServerStats {
+/** Counters as they are at startup and after CONFIG RESETSTAT. */
+export function freshStats(): ServerStats {
   return {
     totalConnectionsReceived: 0,
     totalCommandsProcessed: 0,

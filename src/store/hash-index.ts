@@ -3,13 +3,13 @@
  * slot numbers in an Int32Array (linear probing, backward-shift deletion, so
  * no tombstones), with each slot's hash kept beside it.
  *
- * Why not a JS Map: with keys parsed fresh from the receive buffer, as the
- * server sees them, a lookup in 100,000 keys costs 364 ns in a Map against
- * 287 ns here (bench/micro.ts, "index lookup"), and a key costs ~40 bytes
- * less resident memory (bench/calibrate-memory.ts: 224 against 265 bytes
- * for 16-byte keys and 32-byte values). A lookup hashes the key's bytes in
- * JS, reads one table entry and one stored hash, and compares strings only
- * when the hashes agree.
+ * Why not a JS Map: a key costs ~40 bytes less resident memory
+ * (bench/calibrate-memory.ts: 224 against 265 bytes settled for 16-byte keys
+ * and 32-byte values, stable across runs), and a lookup with a key parsed
+ * fresh from the socket is no slower (bench/micro.ts, "index lookup":
+ * 287-550 ns against the Map's 364-669 ns over three noisy runs). A lookup
+ * hashes the key's bytes in JS, reads one table entry and one stored hash,
+ * and compares strings only when the hashes agree.
  *
  * The hash is seeded per process so clients cannot precompute keys that
  * collide.

@@ -26,15 +26,13 @@ import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { do_not_optimize, group, run, summary } from "mitata";
 import { dispatch } from "../src/commands/dispatch.ts";
-import type { ClientState, CommandContext, ServerState } from "../src/commands/types.ts";
-import { Config } from "../src/config/config.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../src/protocol/reply.ts";
 import { RequestParser } from "../src/protocol/request-parser.ts";
-import { freshStats } from "../src/server/server.ts";
 import { Keyspace } from "../src/store/keyspace.ts";
 import { HashIndex } from "../src/store/hash-index.ts";
 import { entryBytes } from "../src/store/memory.ts";
 import { steady } from "./steady.ts";
+import { makeContext } from "../test/helpers/context.ts";
 
 const PIPELINE = 16;
 const KEYS = 100_000;
@@ -63,54 +61,6 @@ const respSets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => respComm
 const respGets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => respCommand(["GET", keyName(i + 1)])).join(""), "latin1");
 const inlineSets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => `SET ${keyName(i + 1)} ${valueFor(i + 1)}\r\n`).join(""), "latin1");
 const inlineGets = Buffer.from(Array.from({ length: PIPELINE }, (_, i) => `GET ${keyName(i + 1)}\r\n`).join(""), "latin1");
-
-// ---------------------------------------------------------------------------
-// A minimal server context for dispatch()
-// ---------------------------------------------------------------------------
-
-function fakeServer(config: Config): ServerState {
-  const stats = freshStats();
-  return {
-    config,
-    stats,
-    startedAt: Date.now(),
-    runId: "0".repeat(40),
-    version: "bench",
-    port: 0,
-    clients: () => [],
-    killClient: () => false,
-    shutdown: () => {
-      throw new Error("SHUTDOWN in a benchmark");
-    },
-    resetStats: () => {},
-  };
-}
-
-function fakeClient(): ClientState {
-  const now = Date.now();
-  return {
-    id: 1,
-    address: "127.0.0.1:50000",
-    localAddress: "127.0.0.1:6379",
-    createdAt: now,
-    lastInteraction: now,
-    name: "",
-    libName: "",
-    libVersion: "",
-    resp: RESP2,
-    lastCommand: "NULL",
-    closeAfterReply: false,
-    queryBufferBytes: 0,
-    outputBufferBytes: 0,
-  };
-}
-
-function makeContext(): CommandContext & { out: OutputBuffer } {
-  const out = new OutputBuffer();
-  const db = new Keyspace();
-  db.now = Date.now();
-  return { out, reply: new ReplyWriter(out), db, client: fakeClient(), server: fakeServer(new Config()) };
-}
 
 /** Fills keys[0..n) with their values. */
 function fill(db: Keyspace, n: number): void {

@@ -4,7 +4,7 @@ import { Errors, type CommandContext } from "./types.ts";
 /**
  * Runs one command: lookup, arity check, the memory limit for commands that
  * may grow the dataset, then the handler. Errors are replies; nothing a
- * client sends can throw past this point.
+ * client sends can throw past this point, not even a bug in a handler.
  */
 export function dispatch(ctx: CommandContext, argv: string[]): void {
   const command = lookupCommand(argv[0]!);
@@ -27,8 +27,17 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     return;
   }
   const errorsBefore = reply.errors;
+  const replyStart = reply.out.length;
   stats.calls++;
-  spec.handler(ctx, argv);
+  try {
+    spec.handler(ctx, argv);
+  } catch (err) {
+    // A bug in a command must not take the server and everyone's data down:
+    // drop its partial reply, answer with an error, log it, keep serving.
+    reply.out.length = replyStart;
+    reply.error(`ERR internal error in '${spec.name}': ${(err as Error).message}`);
+    server.warn(`command '${spec.name}' from ${ctx.client.address} threw: ${(err as Error).stack ?? err}`);
+  }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
 }
 

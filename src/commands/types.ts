@@ -95,6 +95,8 @@ export interface ServerState {
   /** Stops the server: SHUTDOWN, SIGTERM, SIGINT. */
   shutdown(reason: string): void;
   resetStats(): void;
+  /** Logs a warning for the operator. */
+  warn(message: string): void;
 }
 
 export const Errors = {

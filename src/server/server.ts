@@ -133,6 +133,10 @@ export class Server implements ServerState {
     setTimeout(() => process.exit(0), 10);
   }
 
+  warn(message: string): void {
+    this.log.warning(message);
+  }
+
   resetStats(): void {
     const fresh = freshStats();
     Object.assign(this.stats, fresh);

@@ -1,0 +1,61 @@
+/**
+ * A command context without a server or sockets, for unit tests of the
+ * command layer and for bench/micro.ts.
+ */
+import type { ClientState, CommandContext, ServerState } from "../../src/commands/types.ts";
+import { Config } from "../../src/config/config.ts";
+import { OutputBuffer, ReplyWriter, RESP2 } from "../../src/protocol/reply.ts";
+import { freshStats } from "../../src/server/server.ts";
+import { Keyspace } from "../../src/store/keyspace.ts";
+
+
+/** Server state with no network behind it; `warnings` collects what would be logged. */
+export function fakeServer(config: Config): ServerState & { warnings: string[] } {
+  const warnings: string[] = [];
+  const stats = freshStats();
+  return {
+    config,
+    stats,
+    startedAt: Date.now(),
+    runId: "0".repeat(40),
+    version: "bench",
+    port: 0,
+    clients: () => [],
+    killClient: () => false,
+    shutdown: () => {
+      throw new Error("SHUTDOWN without a server");
+    },
+    resetStats: () => {},
+    warnings,
+    warn: (message) => {
+      warnings.push(message);
+    },
+  };
+}
+
+export function fakeClient(): ClientState {
+  const now = Date.now();
+  return {
+    id: 1,
+    address: "127.0.0.1:50000",
+    localAddress: "127.0.0.1:6379",
+    createdAt: now,
+    lastInteraction: now,
+    name: "",
+    libName: "",
+    libVersion: "",
+    resp: RESP2,
+    lastCommand: "NULL",
+    closeAfterReply: false,
+    queryBufferBytes: 0,
+    outputBufferBytes: 0,
+  };
+}
+
+/** A command context over a fresh keyspace; replies accumulate in `out`. */
+export function makeContext(): CommandContext & { out: OutputBuffer; server: ReturnType<typeof fakeServer> } {
+  const out = new OutputBuffer();
+  const db = new Keyspace();
+  db.now = Date.now();
+  return { out, reply: new ReplyWriter(out), db, client: fakeClient(), server: fakeServer(new Config()) };
+}

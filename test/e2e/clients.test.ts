@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import Redis from "ioredis";
+import { createClient, RESP_TYPES } from "redis";
 import { COMPAT_REDIS_VERSION } from "../../src/commands/info.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
 
 /**
  * Real client libraries against a real server: Bun's RedisClient (RESP3,
- * it starts with HELLO 3) and ioredis (RESP2), plus HELLO's protocol
+ * it starts with HELLO 3), ioredis (RESP2) and node-redis (RESP2 and 3,
+ * it sends CLIENT SETINFO on connect), plus HELLO's protocol
  * switching and RESP3 types checked byte for byte on a raw socket.
  */
 
@@ -264,6 +266,36 @@ describe("ioredis (RESP2)", () => {
     expect(idAfter).not.toBe(idBefore);
     expect(String(await c.call("CLIENT", "INFO"))).toContain(" resp=2 ");
   });
+});
+
+describe("node-redis", () => {
+  for (const RESP of [2, 3] as const) {
+    test(`RESP${RESP}: strings, TTLs, counters, binary values, pipelining, errors`, async () => {
+      const client = createClient({ url: `redis://127.0.0.1:${server.port}`, RESP });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        expect(await client.set(`nr${RESP}`, "v", { EX: 100 })).toBe("OK");
+        expect(await client.get(`nr${RESP}`)).toBe("v");
+        expect(await client.ttl(`nr${RESP}`)).toBeGreaterThan(90);
+        expect(await client.incrBy(`nr${RESP}:n`, 5)).toBe(5);
+        expect(await client.get(`nr${RESP}:missing`)).toBeNull();
+        const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+        await client.set(`nr${RESP}:bin`, bytes);
+        const back = await client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(`nr${RESP}:bin`);
+        expect(Buffer.compare(back as Buffer, bytes)).toBe(0);
+        const replies = await client.multi().set(`nr${RESP}:a`, "1").incr(`nr${RESP}:a`).get(`nr${RESP}:a`).execAsPipeline();
+        expect(replies).toEqual(["OK", 2, "2"]);
+        await expect(client.sendCommand(["NOSUCH"])).rejects.toThrow("ERR unknown command 'NOSUCH'");
+        // It announced itself with CLIENT SETINFO when it connected.
+        const me = String(await client.sendCommand(["CLIENT", "INFO"]));
+        expect(me).toContain("lib-name=node-redis");
+        expect(me).toContain(`resp=${RESP}`);
+      } finally {
+        await client.quit();
+      }
+    });
+  }
 });
 
 describe("HELLO and RESP3 on a raw socket", () => {

@@ -285,7 +285,7 @@ describe("node-redis", () => {
         const back = await client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(`nr${RESP}:bin`);
         expect(Buffer.compare(back as Buffer, bytes)).toBe(0);
         const replies = await client.multi().set(`nr${RESP}:a`, "1").incr(`nr${RESP}:a`).get(`nr${RESP}:a`).execAsPipeline();
-        expect(replies).toEqual(["OK", 2, "2"]);
+        expect(replies as unknown[]).toEqual(["OK", 2, "2"]);
         await expect(client.sendCommand(["NOSUCH"])).rejects.toThrow("ERR unknown command 'NOSUCH'");
         // It announced itself with CLIENT SETINFO when it connected.
         const me = String(await client.sendCommand(["CLIENT", "INFO"]));

@@ -103,7 +103,7 @@ const sections: Record<string, Section> = {
   keyspace(ctx) {
     const { db } = ctx;
     if (db.size === 0) return [];
-    return [["db0", `keys=${db.size},expires=${db.volatileSize},avg_ttl=0`]];
+    return [["db0", `keys=${db.size},expires=${db.volatileSize},avg_ttl=${db.averageTtl()}`]];
   },
 };
 

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseMemory } from "./units.ts";
 
 /**
@@ -107,7 +108,7 @@ function addressList(opts: { default: string; mutable: boolean; help: string }):
     help: opts.help,
     parse(value) {
       const addresses = value.split(/\s+/).filter(Boolean);
-      const valid = addresses.length > 0 && addresses.every((a) => /^[0-9a-fA-F:.]+$/.test(a) || a === "localhost");
+      const valid = addresses.length > 0 && addresses.every((a) => isIP(a) !== 0 || a === "localhost");
       return valid ? { ok: true, value: addresses } : { ok: false, expected: accepts };
     },
     format: (value) => value.join(" "),

@@ -213,6 +213,8 @@ function parseLength(buf: Buffer, start: number, end: number): number | null {
     i++;
     if (i === end) return null;
   }
+  // string2ll: no leading zeros, so "$01" and "-0" are not lengths.
+  if (buf[i] === 48 /* '0' */ && (negative || i + 1 < end)) return null;
   let value = 0;
   for (; i < end; i++) {
     const digit = buf[i]! - 48;

@@ -263,6 +263,21 @@ export class Keyspace {
     return true;
   }
 
+  /**
+   * Average remaining TTL in ms of keys that have one, estimated from up to
+   * 64 random ones (INFO keyspace's avg_ttl, which Redis also estimates).
+   */
+  averageTtl(): number {
+    const samples = Math.min(64, this.volatileCount);
+    if (samples === 0) return 0;
+    let total = 0;
+    for (let i = 0; i < samples; i++) {
+      const slot = this.volatileSlots[(Math.random() * this.volatileCount) | 0]!;
+      total += Math.max(0, this.expireAt[slot]! - this.now);
+    }
+    return Math.round(total / samples);
+  }
+
   get overMemoryLimit(): boolean {
     return this.maxmemory !== 0 && this.usedMemory > this.maxmemory;
   }

@@ -546,6 +546,10 @@ describe("INFO, TIME, DBSIZE", () => {
     await r.call("SET", "c", "3", "PX", "100000");
     const text = (await r.call("INFO", "keyspace")) as string;
     expect(text).toMatch(/^# Keyspace\r\ndb0:keys=3,expires=2,avg_ttl=\d+\r\n$/);
+    // Both TTLs are 100 s, so the estimate is just under 100,000 ms.
+    const avgTtl = Number(/avg_ttl=(\d+)/.exec(text)![1]);
+    expect(avgTtl).toBeGreaterThan(90_000);
+    expect(avgTtl).toBeLessThanOrEqual(100_000);
     const full = (await r.call("INFO")) as string;
     expect(full).toMatch(/\r\n# Keyspace\r\ndb0:keys=3,expires=2,avg_ttl=\d+\r\n$/);
   });

@@ -169,7 +169,7 @@ describe("option table", () => {
     port: { good: [["1", 1], ["6379", 6379], ["65535", 65535]], bad: ["abc", "0", "-1", "65536", "1.5", "", " 80", "6379x", "1e3"] },
     bind: {
       good: [["127.0.0.1", ["127.0.0.1"]], ["127.0.0.1 ::1", ["127.0.0.1", "::1"]], ["localhost", ["localhost"]]],
-      bad: ["", "   ", "example.com", "127.0.0.1 not-an-address", "1.2.3.4;rm"],
+      bad: ["", "   ", "example.com", "127.0.0.1 not-an-address", "1.2.3.4;rm", "cafe", "1.2.3", "::1::2"],
     },
     dir: { good: [["/tmp", "/tmp"], ["data dir", "data dir"]], bad: [] },
     maxmemory: { good: [["0", 0], ["100mb", 100 * 1024 * 1024], ["1k", 1000]], bad: ["lots", "-1", "1.5gb", "", "10tb", "mb"] },

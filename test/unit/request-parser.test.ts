@@ -225,6 +225,9 @@ describe("RequestParser: protocol errors (Redis's texts)", () => {
     expect(protocolError("*1\r\n$-1\r\n").message).toBe("Protocol error: invalid bulk length");
     expect(protocolError("*1\r\n$abc\r\n").message).toBe("Protocol error: invalid bulk length");
     expect(protocolError("*1\r\n$\r\n").message).toBe("Protocol error: invalid bulk length");
+    // Redis's string2ll rejects leading zeros and "-0".
+    expect(protocolError("*1\r\n$01\r\nx\r\n").message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError("*01\r\n$1\r\nx\r\n").message).toBe("Protocol error: invalid multibulk length");
     expect(protocolError(`*1\r\n$${PROTO_MAX_BULK_LEN + 1}\r\n`).message).toBe("Protocol error: invalid bulk length");
     expect(protocolError("*2\r\n$3\r\nGET\r\n$99999999999\r\n").message).toBe("Protocol error: invalid bulk length");
   });

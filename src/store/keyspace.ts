@@ -3,14 +3,14 @@ import { HashIndex } from "./hash-index.ts";
 import { entryBytes } from "./memory.ts";
 
 /**
- * The keyspace: a hash index from key to slot, with everything else about a
+ * The keyspace: a hash index (HashIndex) from key to slot, with everything else about a
  * key kept in parallel arrays indexed by slot (structure of arrays). That is
  * the seed's hash map + doubly linked list, laid out so a key costs a few
  * machine words instead of an object per entry, and so the GC has nothing
  * to trace but the key and value strings themselves.
  *
  * - Recency is exact: every access moves the key to the head of a doubly
- *   linked list (`prev`/`next`), and LRU eviction takes the tail. Redis
+ *   linked list (`links`), and LRU eviction takes the tail. Redis
  *   instead samples keys by a 1-second clock and can evict a hot key under
  *   bursty writes; this cannot.
  * - Keys with a TTL are also kept in a second list in recency order (for
@@ -22,7 +22,7 @@ import { entryBytes } from "./memory.ts";
  *
  * Values are byte strings (one char per byte, latin1): binary-safe, compact
  * (JSC stores them as 8-bit strings) and written to sockets without
- * conversion. bench/micro.ts compares this with Buffer values.
+ * conversion. bench/value-representation.ts compares this with Buffer values.
  */
 
 export type Value = string;

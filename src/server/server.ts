@@ -179,13 +179,18 @@ export class Server implements ServerState {
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError);
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      // Malformed RESP: say why and close, as Redis does.
       this.reply.protocol = RESP2;
-      // Redis's addReplyError prefixes "ERR ": `-ERR Protocol error: ...`.
-      this.reply.error("ERR " + err.message);
       client.closeAfterReply = true;
-      this.log.verbose(`protocol error from ${client.address}: ${err.message}`);
+      if (err instanceof ProtocolError) {
+        // Malformed RESP: say why and close, as Redis does (its addReplyError
+        // prefixes "ERR ": `-ERR Protocol error: ...`).
+        this.reply.error("ERR " + err.message);
+        this.log.verbose(`protocol error from ${client.address}: ${err.message}`);
+      } else {
+        // A bug in parsing: lose this connection, not the server.
+        this.reply.error("ERR internal error while reading the request");
+        this.log.warning(`reading from ${client.address} failed: ${(err as Error).stack ?? err}`);
+      }
     }
     this.flush(client);
     if (client.closeAfterReply && !client.hasPendingOutput) client.socket.end();

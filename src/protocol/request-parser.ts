@@ -85,12 +85,15 @@ export class RequestParser {
     let buf: Buffer;
     if (this.chunksLength === 0) {
       buf = chunk;
-    } else {
-      // Keep a private copy: the runtime may reuse the read buffer.
+    } else if (this.chunksLength + chunk.length < this.needed) {
+      // Still short: keep a private copy, as the runtime may reuse the read buffer.
       this.chunks.push(Buffer.from(chunk));
       this.chunksLength += chunk.length;
-      if (this.chunksLength < this.needed) return;
-      buf = Buffer.concat(this.chunks, this.chunksLength);
+      return;
+    } else {
+      // Enough to go on: one copy joins what was kept with this chunk.
+      this.chunks.push(chunk);
+      buf = Buffer.concat(this.chunks, this.chunksLength + chunk.length);
       this.chunks = [];
       this.chunksLength = 0;
     }

@@ -44,7 +44,15 @@ export class HashIndex {
     this.hashes = hashes;
   }
 
+  /**
+   * A SET of a new key looks it up, misses, then inserts it: the last hash
+   * is kept so the insert does not hash the key a second time.
+   */
+  private lastKey: string | undefined = undefined;
+  private lastHash = 0;
+
   hash(key: string): number {
+    if (key === this.lastKey) return this.lastHash;
     let h = this.seed ^ key.length;
     for (let i = 0; i < key.length; i++) {
       h = Math.imul(h ^ key.charCodeAt(i), 0x5bd1e995);
@@ -55,7 +63,10 @@ export class HashIndex {
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    h ^= h >>> 16;
+    this.lastKey = key;
+    this.lastHash = h;
+    return h;
   }
 
   /** The slot holding `key`, or -1. */

@@ -137,7 +137,7 @@ export class Keyspace {
   idleSeconds(key: string): number {
     const slot = this.liveSlot(key);
     if (slot === NONE) return -1;
-    return Math.max(0, Math.floor(this.now / 1000) - this.epochSeconds - this.lastAccess[slot]!);
+    return Math.max(0, this.accessStamp() - this.lastAccess[slot]!);
   }
 
   memoryUsage(key: string): number {
@@ -160,6 +160,7 @@ export class Keyspace {
       this.values[slot] = value;
       this.expireAt[slot] = 0;
       this.linkHead(slot);
+      this.lastAccess[slot] = this.accessStamp();
       this.usedMemory += entryBytes(key, value);
     } else {
       const old = entryBytes(key, this.values[slot]!);
@@ -168,7 +169,6 @@ export class Keyspace {
       this.values[slot] = value;
       this.touchSlot(slot);
     }
-    this.lastAccess[slot] = Math.floor(this.now / 1000) - this.epochSeconds;
     if (expireAt !== KEEP_TTL) this.setSlotExpire(slot, expireAt);
   }
 
@@ -322,8 +322,13 @@ export class Keyspace {
     return true;
   }
 
+  /** The current time as lastAccess stores it. */
+  private accessStamp(): number {
+    return Math.floor(this.now / 1000) - this.epochSeconds;
+  }
+
   private touchSlot(slot: number): void {
-    this.lastAccess[slot] = Math.floor(this.now / 1000) - this.epochSeconds;
+    this.lastAccess[slot] = this.accessStamp();
     if (this.head !== slot) {
       this.unlink(slot);
       this.linkHead(slot);

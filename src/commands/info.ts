@@ -84,7 +84,7 @@ const sections: Record<string, Section> = {
       ["evicted_keys", keyspace.evictedKeys],
       ["keyspace_hits", keyspace.hits],
       ["keyspace_misses", keyspace.misses],
-      ["total_error_replies", stats.totalErrorReplies],
+      ["total_error_replies", ctx.reply.errors],
     ];
   },
   replication() {

@@ -75,7 +75,6 @@ export interface ServerStats {
   rejectedConnections: number;
   netInputBytes: number;
   netOutputBytes: number;
-  totalErrorReplies: number;
   /** Commands per second over the last second, sampled by the server cron. */
   instantaneousOpsPerSec: number;
   peakMemory: number;

@@ -76,7 +76,7 @@ export class OutputBuffer {
 
 export class ReplyWriter {
   protocol: Protocol = RESP2;
-  /** Errors written since the last reset, for stats and tests. */
+  /** Error replies written since startup or CONFIG RESETSTAT (INFO's total_error_replies). */
   errors = 0;
 
   constructor(readonly out: OutputBuffer) {}

@@ -25,7 +25,6 @@ export function freshStats(): ServerStats {
     rejectedConnections: 0,
     netInputBytes: 0,
     netOutputBytes: 0,
-    totalErrorReplies: 0,
     instantaneousOpsPerSec: 0,
     peakMemory: 0,
   };
@@ -140,6 +139,7 @@ export class Server implements ServerState {
   resetStats(): void {
     const fresh = freshStats();
     Object.assign(this.stats, fresh);
+    this.reply.errors = 0;
     resetCommandStats();
     Object.assign(this.db.stats, { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 });
   }
@@ -200,9 +200,7 @@ export class Server implements ServerState {
   private readonly onCommand = (argv: string[], inline: boolean): boolean => {
     const client = this.context.client;
     this.reply.protocol = inline ? TEXT : client.resp;
-    const errorsBefore = this.reply.errors;
     dispatch(this.context, argv);
-    this.stats.totalErrorReplies += this.reply.errors - errorsBefore;
     if (this.out.length >= FLUSH_THRESHOLD) this.flush(client);
     return !client.closeAfterReply && !client.closed;
   };

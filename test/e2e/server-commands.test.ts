@@ -513,6 +513,19 @@ describe("CONFIG", () => {
     expect(await r.call("GET", "k")).toBe("v");
   });
 
+  test("total_error_replies counts every error reply, RESP and text, and RESETSTAT zeroes it", async () => {
+    const errors = async () => Number(parseInfo((await r.call("INFO", "stats")) as string).get("Stats")!.get("total_error_replies"));
+    expect(await r.call("CONFIG", "RESETSTAT")).toBe("OK");
+    expect(await errors()).toBe(0);
+    await errorOf(r.call("NOSUCH"));
+    await errorOf(r.call("GET"));
+    const text = await raw();
+    expect(await text.command('SET "unbalanced')).toBe("ERR Protocol error: unbalanced quotes in request");
+    expect(await errors()).toBe(3);
+    expect(await r.call("CONFIG", "RESETSTAT")).toBe("OK");
+    expect(await errors()).toBe(0);
+  });
+
   test("HELP", async () => {
     const help = (await r.call("CONFIG", "HELP")) as string[];
     expect(help[0]).toBe("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");

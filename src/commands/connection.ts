@@ -206,8 +206,7 @@ function client(ctx: CommandContext, argv: string[]): void {
       clientKill(ctx, argv);
       return;
     case "help":
-      reply.array(CLIENT_HELP.length);
-      for (const line of CLIENT_HELP) reply.status(line);
+      reply.statusArray(CLIENT_HELP);
       return;
   }
 }

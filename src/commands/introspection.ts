@@ -133,8 +133,7 @@ function command(ctx: CommandContext, argv: string[]): void {
       return;
     }
     case "help":
-      reply.array(COMMAND_HELP.length);
-      for (const line of COMMAND_HELP) reply.status(line);
+      reply.statusArray(COMMAND_HELP);
       return;
   }
 }

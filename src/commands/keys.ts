@@ -268,8 +268,7 @@ function object(ctx: CommandContext, argv: string[]): void {
   const sub = subcommandArg(ctx, argv, "object", OBJECT_ARITY);
   if (sub === null) return;
   if (sub === "help") {
-    ctx.reply.array(OBJECT_HELP.length);
-    for (const line of OBJECT_HELP) ctx.reply.status(line);
+    ctx.reply.statusArray(OBJECT_HELP);
     return;
   }
   const key = argv[2]!;
@@ -303,8 +302,7 @@ function memory(ctx: CommandContext, argv: string[]): void {
   const sub = subcommandArg(ctx, argv, "memory", MEMORY_ARITY);
   if (sub === null) return;
   if (sub === "help") {
-    ctx.reply.array(MEMORY_HELP.length);
-    for (const line of MEMORY_HELP) ctx.reply.status(line);
+    ctx.reply.statusArray(MEMORY_HELP);
     return;
   }
   // As in Redis: SAMPLES may repeat; a negative count is a syntax error.

@@ -152,8 +152,7 @@ function config(ctx: CommandContext, argv: string[]): void {
     ctx.server.resetStats();
     ctx.reply.ok();
   } else {
-    ctx.reply.array(CONFIG_HELP.length);
-    for (const line of CONFIG_HELP) ctx.reply.status(line);
+    ctx.reply.statusArray(CONFIG_HELP);
   }
 }
 

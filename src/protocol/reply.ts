@@ -173,6 +173,12 @@ export class ReplyWriter {
     }
   }
 
+  /** An array of simple strings, as HELP subcommands reply. */
+  statusArray(lines: readonly string[]): void {
+    this.array(lines.length);
+    for (const line of lines) this.status(line);
+  }
+
   bulkArray(items: readonly string[]): void {
     this.array(items.length);
     for (const item of items) this.bulk(item);

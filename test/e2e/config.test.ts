@@ -139,6 +139,7 @@ describe("startup failures: exit 1, one line on stderr naming the option", () =>
       expectStartupFailure(["--maxmemory", "lots"], {}, "'maxmemory'", "lots"),
       expectStartupFailure(["--maxmemory-policy", "foo"], {}, "'maxmemory-policy'", "foo"),
       expectStartupFailure(["--maxclients", "0"], {}, "'maxclients'"),
+      expectStartupFailure(["--bind", "cafe"], {}, "'bind'", "cafe"),
       expectStartupFailure(["--timeout", "-1"], {}, "'timeout'"),
       expectStartupFailure(["--hz", "0"], {}, "'hz'"),
       expectStartupFailure(["--loglevel", "loud"], {}, "'loglevel'"),

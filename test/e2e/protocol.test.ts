@@ -272,6 +272,9 @@ describe("protocol errors close the connection; others are unaffected", () => {
     ["*1\r\nfoo\r\n", "-ERR Protocol error: expected '$', got 'f'\r\n"],
     ["*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
     ["*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    // Lengths follow Redis's string2ll: no leading zeros.
+    ["*1\r\n$01\r\nx\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*01\r\n$1\r\nx\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
     [`*1\r\n$${512 * 1024 * 1024 + 1}\r\n`, "-ERR Protocol error: invalid bulk length\r\n"],
   ];
   for (const [input, reply] of cases) {

@@ -6,16 +6,6 @@ import { Errors, type CommandContext } from "./types.ts";
  * reply itself and returns null, so a handler can `if (x === null) return;`.
  */
 
-/** An integer argument within JS's safe range (Redis accepts int64; larger values are rejected as out of range). */
-export function integerArg(ctx: CommandContext, text: string): number | null {
-  const value = parseSafeInt(text);
-  if (value === null) {
-    ctx.reply.error(Errors.notInteger);
-    return null;
-  }
-  return value;
-}
-
 /**
  * A C int argument (getIntFromObjectOrReply): SELECT's and COPY's DB index.
  * Outside the int range Redis answers with its own (ungrammatical) text.
@@ -101,11 +91,6 @@ export function expireArg(
     return null;
   }
   return Number(at);
-}
-
-/** Case-insensitive equality with an upper-case option name. */
-export function isOption(arg: string, upper: string): boolean {
-  return arg.length === upper.length && arg.toUpperCase() === upper;
 }
 
 /**

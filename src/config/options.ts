@@ -67,23 +67,6 @@ function oneOf<V extends string>(values: readonly V[], opts: { default: V; mutab
   };
 }
 
-function yesNo(opts: { default: boolean; mutable: boolean; help: string }): OptionSpec<boolean> {
-  const accepts = "yes or no";
-  return {
-    accepts,
-    defaultText: opts.default ? "yes" : "no",
-    mutable: opts.mutable,
-    help: opts.help,
-    parse(text) {
-      const lower = text.toLowerCase();
-      if (lower === "yes") return { ok: true, value: true };
-      if (lower === "no") return { ok: true, value: false };
-      return { ok: false, expected: accepts };
-    },
-    format: (value) => (value ? "yes" : "no"),
-  };
-}
-
 function text(opts: { default: string; mutable: boolean; help: string; accepts?: string; validate?: (v: string) => boolean }): OptionSpec<string> {
   const accepts = opts.accepts ?? "a string";
   return {

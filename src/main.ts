@@ -1,6 +1,8 @@
 import { mkdirSync, statSync } from "node:fs";
 import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from "./config/config.ts";
 import { formatHumanBytes } from "./config/units.ts";
+import { AofCorruptError } from "./persistence/aof-loader.ts";
+import { checkAof } from "./persistence/check-aof.ts";
 import { Server } from "./server/server.ts";
 import { Logger } from "./util/log.ts";
 import { VERSION } from "./version.ts";
@@ -24,7 +26,16 @@ function enterDataDir(config: Config): void {
   }
 }
 
+/** `--check-aof [--fix] FILE`: the redis-check-aof mode; exits with its code. */
+async function checkAofMode(args: string[]): Promise<never> {
+  const fix = args.includes("--fix");
+  const files = args.filter((a) => a !== "--fix" && a !== "--check-aof");
+  if (files.length !== 1) fail("usage: atomic_server --check-aof [--fix] FILE");
+  process.exit(await checkAof(files[0]!, fix, (line) => process.stdout.write(line + "\n")));
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === "--check-aof") await checkAofMode(process.argv.slice(2));
   let config: Config;
   try {
     const commandLine = parseCommandLine(process.argv.slice(2));
@@ -50,16 +61,25 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const { maxmemory, bind } = config.values;
+  const { maxmemory, bind, appendonly, appendfsync, appendfilename } = config.values;
   log.notice(
     `AtomicKV ${VERSION} (bun ${Bun.version}) pid=${process.pid} port=${server.port} bind=${bind.join(",")} ` +
       `dir=${process.cwd()} maxmemory=${maxmemory === 0 ? "none" : formatHumanBytes(maxmemory)} ` +
-      `policy=${config.values["maxmemory-policy"]}`,
+      `policy=${config.values["maxmemory-policy"]} ` +
+      `appendonly=${appendonly === "yes" ? `${appendfilename} appendfsync=${appendfsync}` : "no"}`,
   );
-  log.notice("Ready to accept connections tcp");
-
   process.on("SIGINT", () => server.shutdown("Received SIGINT"));
   process.on("SIGTERM", () => server.shutdown("Received SIGTERM"));
+
+  try {
+    await server.loadData();
+  } catch (err) {
+    if (err instanceof AofCorruptError) {
+      fail(`${err.message}; the last whole record ends at offset ${err.recordOffset}. Inspect it, then: atomic_server --check-aof --fix ${err.path}`);
+    }
+    fail((err as Error).message);
+  }
+  log.notice("Ready to accept connections tcp");
 }
 
 await main();

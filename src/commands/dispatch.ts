@@ -2,8 +2,9 @@ import { lookupCommand } from "./table.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
- * Runs one command: lookup, arity check, the memory limit for commands that
- * may grow the dataset, then the handler. Errors are replies; nothing a
+ * Runs one command: lookup, arity check, refusals (loading, the AOF
+ * failing, the memory limit for commands that may grow the dataset), the
+ * handler, then logging its change to the AOF. Errors are replies; nothing a
  * client sends can throw past this point, not even a bug in a handler.
  */
 export function dispatch(ctx: CommandContext, argv: string[]): void {
@@ -21,6 +22,16 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.arity(spec.name));
     return;
   }
+  if (server.loading && !command.allowedWhileLoading) {
+    stats.rejectedCalls++;
+    reply.error(Errors.loading);
+    return;
+  }
+  if (command.write && server.writeError !== null) {
+    stats.rejectedCalls++;
+    reply.error(Errors.misconf(server.writeError));
+    return;
+  }
   if (command.denyOom && ctx.db.maxmemory !== 0 && !ctx.db.evictIfNeeded()) {
     stats.rejectedCalls++;
     reply.error(Errors.oom);
@@ -28,6 +39,8 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   }
   const errorsBefore = reply.errors;
   const replyStart = reply.out.length;
+  const dirtyBefore = ctx.db.dirty;
+  ctx.effect = null;
   stats.calls++;
   try {
     spec.handler(ctx, argv);
@@ -39,6 +52,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     server.warn(`command '${spec.name}' from ${ctx.client.address} threw: ${(err as Error).stack ?? err}`);
   }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
+  if (command.write && ctx.db.dirty !== dirtyBefore) server.propagate(ctx.effect ?? argv);
 }
 
 /**

@@ -62,13 +62,34 @@ const sections: Record<string, Section> = {
       ["mem_fragmentation_ratio", used === 0 ? 0 : (rss / used).toFixed(2)],
     ];
   },
-  persistence() {
-    return [
-      ["loading", 0],
-      ["aof_enabled", 0],
+  persistence(ctx) {
+    const p = ctx.server.persistence;
+    const fields: [string, string | number][] = [
+      ["loading", ctx.server.loading ? 1 : 0],
+      ["async_loading", 0],
+      ["rdb_changes_since_last_save", 0],
       ["rdb_bgsave_in_progress", 0],
-      ["aof_rewrite_in_progress", 0],
+      ["rdb_last_bgsave_status", "ok"],
+      ["aof_enabled", p.enabled ? 1 : 0],
+      ["aof_rewrite_in_progress", p.rewriteInProgress ? 1 : 0],
+      ["aof_rewrite_scheduled", p.rewriteScheduled ? 1 : 0],
+      ["aof_last_rewrite_time_sec", p.lastRewriteMs < 0 ? -1 : Math.round(p.lastRewriteMs / 1000)],
+      ["aof_current_rewrite_time_sec", p.rewriteInProgress ? Math.round(p.currentRewriteMs / 1000) : -1],
+      ["aof_last_bgrewrite_status", p.lastRewriteOk ? "ok" : "err"],
+      ["aof_rewrites", p.rewrites],
+      ["aof_rewrites_consecutive_failures", p.rewriteFailures],
+      ["aof_last_write_status", p.lastWriteOk ? "ok" : "err"],
     ];
+    if (p.enabled) {
+      fields.push(
+        ["aof_current_size", p.currentSize],
+        ["aof_base_size", p.baseSize],
+        ["aof_pending_rewrite", p.rewriteScheduled ? 1 : 0],
+        ["aof_buffer_length", p.pendingBytes],
+        ["aof_fsync_policy", p.fsyncPolicy],
+      );
+    }
+    return fields;
   },
   stats(ctx) {
     const { stats } = ctx.server;

@@ -1,6 +1,7 @@
 import { globMatch, isPlainPattern } from "../util/glob.ts";
 import { parseInt64 } from "../util/numbers.ts";
 import { expireArg, int32Arg, int64Arg, subcommandArg } from "./args.ts";
+import { expireKey } from "./effects.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** Generic key commands (Redis's db.c and expire.c). */
@@ -200,8 +201,7 @@ function expireGeneric(unitMs: number, absolute: boolean, command: string) {
       ctx.reply.integer(0);
       return;
     }
-    if (at <= ctx.db.now) ctx.db.delete(key);
-    else ctx.db.setExpire(key, at);
+    expireKey(ctx, key, at);
     ctx.reply.integer(1);
   };
 }

@@ -4,7 +4,7 @@ import { parseInt64 } from "../util/numbers.ts";
 import { subcommandArg } from "./args.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
-/** Server commands: CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, SHUTDOWN. */
+/** Server commands: CONFIG, DBSIZE, FLUSHDB/FLUSHALL, TIME, SHUTDOWN, BGREWRITEAOF. */
 
 function dbsize(ctx: CommandContext): void {
   ctx.reply.integer(ctx.db.size);
@@ -25,6 +25,13 @@ function time(ctx: CommandContext): void {
   ctx.reply.array(2);
   ctx.reply.bulk(String(micros / 1_000_000n));
   ctx.reply.bulk(String(micros % 1_000_000n));
+}
+
+/** BGREWRITEAOF: compacts the AOF in the background (see persistence/aof-rewrite.ts). */
+function bgrewriteaof(ctx: CommandContext): void {
+  const error = ctx.server.persistence.startRewrite("BGREWRITEAOF");
+  if (error === null) ctx.reply.status("Background append only file rewriting started");
+  else ctx.reply.error(error);
 }
 
 /** SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] */
@@ -160,6 +167,7 @@ export const serverCommands: CommandSpec[] = [
   { name: "dbsize", arity: 1, flags: ["readonly", "fast"], keys: [0, 0, 0], group: "server", since: "1.0.0", summary: "Returns the number of keys in the database.", handler: dbsize },
   { name: "flushdb", arity: -1, flags: ["write"], keys: [0, 0, 0], group: "server", since: "1.0.0", summary: "Removes all keys from the current database.", handler: flush },
   { name: "flushall", arity: -1, flags: ["write"], keys: [0, 0, 0], group: "server", since: "1.0.0", summary: "Removes all keys from all databases.", handler: flush },
+  { name: "bgrewriteaof", arity: 1, flags: ["admin", "noscript"], keys: [0, 0, 0], group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.", handler: bgrewriteaof },
   { name: "time", arity: 1, flags: ["loading", "stale", "fast"], keys: [0, 0, 0], group: "server", since: "2.6.0", summary: "Returns the server time.", handler: time },
   { name: "shutdown", arity: -1, flags: ["admin", "noscript", "loading", "stale"], keys: [0, 0, 0], group: "server", since: "1.0.0", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", handler: shutdown },
   {

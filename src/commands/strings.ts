@@ -2,18 +2,13 @@ import { KEEP_TTL } from "../store/keyspace.ts";
 import { PROTO_MAX_BULK_LEN } from "../protocol/request-parser.ts";
 import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
 import { expireArg, int64Arg } from "./args.ts";
+import { expireKey, storeValue } from "./effects.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** String commands (Redis's t_string.c). */
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-/** Stores a value; an expiry already in the past deletes the key instead, as Redis does. */
-function store(ctx: CommandContext, key: string, value: string, expireAt: number): void {
-  if (expireAt > 0 && expireAt <= ctx.db.now) ctx.db.delete(key);
-  else ctx.db.set(key, value, expireAt);
-}
 
 /**
  * SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms | KEEPTTL]
@@ -81,7 +76,7 @@ function set(ctx: CommandContext, argv: string[]): void {
     else ctx.reply.nullBulk();
     return;
   }
-  store(ctx, key, value, expireAt);
+  storeValue(ctx, key, value, expireAt);
   if (returnOld) ctx.reply.bulkOrNull(old);
   else ctx.reply.ok();
 }
@@ -92,7 +87,10 @@ function get(ctx: CommandContext, argv: string[]): void {
 
 function getdel(ctx: CommandContext, argv: string[]): void {
   const value = ctx.db.get(argv[1]!);
-  if (value !== undefined) ctx.db.delete(argv[1]!);
+  if (value !== undefined) {
+    ctx.db.delete(argv[1]!);
+    ctx.effect = ["DEL", argv[1]!];
+  }
   ctx.reply.bulkOrNull(value);
 }
 
@@ -133,10 +131,10 @@ function getex(ctx: CommandContext, argv: string[]): void {
     const seconds = expireKind === "EX" || expireKind === "EXAT";
     const at = expireArg(ctx, expireText, seconds ? 1000 : 1, expireKind.endsWith("AT"), "getex", true);
     if (at === null) return;
-    if (at <= ctx.db.now) ctx.db.delete(key);
-    else ctx.db.setExpire(key, at);
+    expireKey(ctx, key, at);
   } else if (persist) {
     ctx.db.setExpire(key, 0);
+    ctx.effect = ["PERSIST", key];
   }
   ctx.reply.bulk(value);
 }
@@ -160,7 +158,7 @@ function setexGeneric(unitMs: number, command: string) {
   return (ctx: CommandContext, argv: string[]): void => {
     const at = expireArg(ctx, argv[2]!, unitMs, false, command, true);
     if (at === null) return;
-    store(ctx, argv[1]!, argv[3]!, at);
+    storeValue(ctx, argv[1]!, argv[3]!, at);
     ctx.reply.ok();
   };
 }
@@ -320,6 +318,8 @@ function incrbyfloat(ctx: CommandContext, argv: string[]): void {
     return;
   }
   ctx.db.set(argv[1]!, text, KEEP_TTL);
+  // Logged as the result: replaying the addition could round differently elsewhere.
+  ctx.effect = ["SET", argv[1]!, text, "KEEPTTL"];
   ctx.reply.bulk(text);
 }
 

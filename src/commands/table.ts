@@ -25,13 +25,23 @@ export interface Command {
   readonly spec: CommandSpec;
   /** Refused with -OOM while over maxmemory (Redis's DENYOOM flag). */
   readonly denyOom: boolean;
+  /** Changes data: refused while the AOF cannot be written, logged when it changed something. */
+  readonly write: boolean;
+  /** May run while the AOF loads (Redis's CMD_LOADING). */
+  readonly allowedWhileLoading: boolean;
   readonly stats: CommandStats;
 }
 
 const byName = new Map<string, Command>();
 for (const spec of ALL_COMMANDS) {
   if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
-  const command: Command = { spec, denyOom: spec.flags.includes("denyoom"), stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 } };
+  const command: Command = {
+    spec,
+    denyOom: spec.flags.includes("denyoom"),
+    write: spec.flags.includes("write"),
+    allowedWhileLoading: spec.flags.includes("loading"),
+    stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 },
+  };
   byName.set(spec.name, command);
   byName.set(spec.name.toUpperCase(), command);
 }

@@ -12,6 +12,11 @@ export interface CommandContext {
   readonly db: Keyspace;
   readonly client: ClientState;
   readonly server: ServerState;
+  /**
+   * What the AOF logs for this command when it differs from the request
+   * (see effects.ts); null logs the request itself. Reset before each command.
+   */
+  effect: string[] | null;
 }
 
 export type CommandHandler = (ctx: CommandContext, argv: string[]) => void;
@@ -96,6 +101,36 @@ export interface ServerState {
   resetStats(): void;
   /** Logs a warning for the operator. */
   warn(message: string): void;
+  /** True while the AOF is being loaded: only commands flagged `loading` run. */
+  readonly loading: boolean;
+  /** Why writes are refused (the AOF cannot be written), or null. */
+  readonly writeError: string | null;
+  /** Appends a change to the AOF (a no-op when appendonly is off). */
+  propagate(argv: readonly string[]): void;
+  /** The persistence layer as INFO and BGREWRITEAOF see it. */
+  readonly persistence: PersistenceState;
+}
+
+export interface PersistenceState {
+  readonly enabled: boolean;
+  readonly rewriteInProgress: boolean;
+  /** A rewrite was asked for while another one ran; it starts when that one ends. */
+  readonly rewriteScheduled: boolean;
+  readonly lastRewriteOk: boolean;
+  /** Duration of the last rewrite, -1 before the first. */
+  readonly lastRewriteMs: number;
+  /** How long the rewrite in progress has run. */
+  readonly currentRewriteMs: number;
+  /** Rewrites started since startup, and failures in a row. */
+  readonly rewrites: number;
+  readonly rewriteFailures: number;
+  readonly currentSize: number;
+  readonly baseSize: number;
+  readonly pendingBytes: number;
+  readonly lastWriteOk: boolean;
+  readonly fsyncPolicy: string;
+  /** Starts a rewrite; returns an error text when one cannot start now. */
+  startRewrite(reason: string): string | null;
 }
 
 export const Errors = {
@@ -105,6 +140,8 @@ export const Errors = {
   wrongType: "WRONGTYPE Operation against a key holding the wrong kind of value",
   noSuchKey: "ERR no such key",
   oom: "OOM command not allowed when used memory > 'maxmemory'.",
+  loading: "LOADING Redis is loading the dataset in memory",
+  misconf: (reason: string) => `MISCONF Errors writing to the AOF file: ${reason}`,
   overflow: "ERR increment or decrement would overflow",
   tooBig: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
   dbIndex: "ERR DB index is out of range",

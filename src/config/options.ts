@@ -111,6 +111,12 @@ export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 export const LOG_LEVELS = ["debug", "verbose", "notice", "warning"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const FSYNC_POLICIES = ["always", "everysec", "no"] as const;
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
+
+const YES_NO = ["yes", "no"] as const;
+type YesNo = (typeof YES_NO)[number];
+
 const INT_MAX = 2 ** 31 - 1;
 
 export const OPTIONS = {
@@ -129,13 +135,34 @@ export const OPTIONS = {
   loglevel: oneOf<LogLevel>(LOG_LEVELS, { default: "notice", mutable: true, help: "log verbosity" }),
   // Read-only facts that Redis tools ask for (redis-benchmark reads both at start).
   save: text({ default: "", mutable: false, help: "RDB snapshots: not supported, always empty", accepts: "an empty string", validate: (v) => v === "" }),
-  appendonly: text({
-    default: "no",
+  appendonly: oneOf<YesNo>(YES_NO, { default: "yes", mutable: true, help: "log every write to the append-only file and load it at startup" }),
+  appendfilename: text({
+    default: "appendonly.aof",
     mutable: false,
-    help: "append-only file persistence (not available yet: must be no)",
-    accepts: "no",
-    validate: (v) => v === "no",
+    help: "name of the append-only file inside --dir",
+    accepts: "a file name without '/'",
+    validate: (v) => v !== "" && v !== "." && v !== ".." && !v.includes("/"),
   }),
+  appendfsync: oneOf<FsyncPolicy>(FSYNC_POLICIES, {
+    default: "everysec",
+    mutable: true,
+    help: "when the AOF is fsynced: before each reply (grouped), once a second, or when the OS decides",
+  }),
+  "auto-aof-rewrite-percentage": integer({
+    default: 100,
+    min: 0,
+    max: INT_MAX,
+    mutable: true,
+    help: "rewrite the AOF when it grew this many percent past its size after the last rewrite (0 = never)",
+  }),
+  "auto-aof-rewrite-min-size": memory({ default: "67108864", mutable: true, help: "smallest AOF that is rewritten automatically (64mb)" }),
+  "aof-load-truncated": oneOf<YesNo>(YES_NO, {
+    default: "yes",
+    mutable: true,
+    help: "start after cutting off a torn last AOF record (yes) or refuse to start (no)",
+  }),
+  // Redis's testing knob (it also slows its AOF rewrite): microseconds to wait per key written.
+  "rdb-key-save-delay": integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "testing: microseconds of delay per key during an AOF rewrite" }),
 } satisfies Record<string, OptionSpec<any>>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -207,7 +207,7 @@ function indexOfCR(buf: Buffer, from: number, end: number): number {
 }
 
 /** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */
-function parseLength(buf: Buffer, start: number, end: number): number | null {
+export function parseLength(buf: Buffer, start: number, end: number): number | null {
   if (start >= end || end - start > 18) return null;
   let i = start;
   let negative = false;

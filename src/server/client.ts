@@ -18,6 +18,11 @@ export class Client implements ClientState {
   lastCommand = "NULL";
   closeAfterReply = false;
   closed = false;
+  /**
+   * Replies wait while the AOF records of this client's writes are not
+   * written yet (see Server.endTurn); what is sent meanwhile is queued.
+   */
+  held = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -43,7 +48,7 @@ export class Client implements ClientState {
    */
   send(buffer: Buffer, length: number): void {
     if (this.closed || length === 0) return;
-    if (this.pendingBytes > 0) {
+    if (this.pendingBytes > 0 || this.held) {
       this.queue(buffer.subarray(0, length));
       return;
     }
@@ -59,6 +64,7 @@ export class Client implements ClientState {
 
   /** Writes queued output; true when everything has gone out. */
   drain(): boolean {
+    if (this.held) return false;
     while (this.pending.length > 0) {
       const head = this.pending[0]!;
       const written = this.socket.write(head);

@@ -1,11 +1,13 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { dispatch } from "../commands/dispatch.ts";
 import { ALL_COMMANDS, resetCommandStats } from "../commands/table.ts";
-import type { CommandContext, ServerState, ServerStats } from "../commands/types.ts";
+import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
 import { internCommandNames, ProtocolError } from "../protocol/request-parser.ts";
+import { commandForRecord } from "../persistence/aof-loader.ts";
+import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
 import { Client } from "./client.ts";
@@ -39,7 +41,10 @@ export function freshStats(): ServerStats {
  *
  * Per read: parse every complete request in the chunk, run each against the
  * keyspace, encode all replies into one shared buffer, and write it to the
- * socket once.
+ * socket once. A client whose commands changed data is held instead: its
+ * replies wait until the end of the event-loop turn, when the AOF records
+ * of every write in the turn go to the file in one write (and, under
+ * appendfsync always, one fsync), and only then are they sent.
  */
 export class Server implements ServerState {
   readonly db = new Keyspace();
@@ -50,7 +55,8 @@ export class Server implements ServerState {
 
   private readonly out = new OutputBuffer();
   private readonly reply = new ReplyWriter(this.out);
-  private readonly context: { reply: ReplyWriter; db: Keyspace; client: Client; server: Server };
+  readonly persistence: Persistence;
+  private readonly context: { reply: ReplyWriter; db: Keyspace; client: Client; server: Server; effect: string[] | null };
   private readonly clientsById = new Map<number, Client>();
   private readonly listeners: TCPSocketListener<Client>[] = [];
   private nextClientId = 1;
@@ -60,13 +66,23 @@ export class Server implements ServerState {
   private stopping = false;
   private commandsAtLastCron = 0;
   private inputAtLastCollection = 0;
+  /** Whether the client being read from logged a change in this read. */
+  private clientLogged = false;
+  /** Clients whose replies wait for this turn's AOF commit. */
+  private held: Client[] = [];
+  private commitScheduled = false;
 
   constructor(
     readonly config: Config,
     readonly version: string,
     private readonly log: Logger,
   ) {
-    this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this };
+    this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this, effect: null };
+    this.persistence = new Persistence(config, this.db, log);
+    // Expiry and eviction happen inside other commands and in the cron; their DELs need no reply held.
+    this.db.onRemoved = (key) => {
+      if (this.persistence.propagate(["DEL", key])) this.scheduleCommit();
+    };
     this.applyConfig();
     config.onChange((name) => this.onConfigChange(name));
     // Requests name commands in either case; both spellings parse without allocating.
@@ -107,6 +123,30 @@ export class Server implements ServerState {
     this.startCron();
   }
 
+  /**
+   * Loads the AOF while already listening: clients get -LOADING until it is
+   * done. Throws AofCorruptError when the file is damaged before its tail.
+   */
+  async loadData(): Promise<void> {
+    const out = new OutputBuffer();
+    const reply = new ReplyWriter(out);
+    const context = { reply, db: this.db, client: aofClient(), server: this, effect: null as string[] | null };
+    let failed = 0;
+    let firstFailure = "";
+    this.db.now = Date.now();
+    await this.persistence.load((argv, offset) => {
+      const { spec } = commandForRecord(argv, offset);
+      const errors = reply.errors;
+      spec.handler(context, argv);
+      if (reply.errors !== errors) {
+        failed++;
+        if (firstFailure === "") firstFailure = `${spec.name} at offset ${offset}: ${out.buf.latin1Slice(1, out.length - 2)}`;
+      }
+      out.length = 0;
+    });
+    if (failed > 0) this.log.warning(`${failed} AOF records failed when replayed (the first: ${firstFailure})`);
+  }
+
   // ---- ServerState ---------------------------------------------------------
 
   clients(): Iterable<Client> {
@@ -126,14 +166,33 @@ export class Server implements ServerState {
     this.log.warning(`${reason}: shutting down`);
     this.stopListeners();
     if (this.cron) clearInterval(this.cron);
+    // Replies already computed go out once their writes are in the AOF.
+    this.commit();
     for (const client of this.clientsById.values()) this.closeClient(client);
+    const saved = this.persistence.close();
+    if (saved && this.persistence.enabled) this.log.notice("The AOF was flushed and fsynced.");
     this.log.notice("AtomicKV is now ready to exit, bye bye...");
     // Let the closing sockets flush before the process goes.
-    setTimeout(() => process.exit(0), 10);
+    setTimeout(() => process.exit(saved ? 0 : 1), 10);
   }
 
   warn(message: string): void {
     this.log.warning(message);
+  }
+
+  get loading(): boolean {
+    return this.persistence.loading;
+  }
+
+  get writeError(): string | null {
+    return this.persistence.writeError;
+  }
+
+  /** A command's change: logged, and the client's replies wait for it to be written. */
+  propagate(argv: readonly string[]): void {
+    if (!this.persistence.propagate(argv)) return;
+    this.clientLogged = true;
+    this.scheduleCommit();
   }
 
   resetStats(): void {
@@ -176,6 +235,7 @@ export class Server implements ServerState {
     this.db.now = now;
     this.stats.netInputBytes += chunk.length;
     this.context.client = client;
+    this.clientLogged = false;
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError);
     } catch (err) {
@@ -212,9 +272,44 @@ export class Server implements ServerState {
 
   private flush(client: Client): void {
     if (this.out.length === 0) return;
+    if (this.clientLogged && !client.held) {
+      client.held = true;
+      this.held.push(client);
+    }
     this.stats.netOutputBytes += this.out.length;
     client.send(this.out.buf, this.out.length);
     this.out.shrink();
+  }
+
+  // ---- AOF commit -----------------------------------------------------------
+
+  /** setImmediate runs after every socket callback of this loop iteration: that is the end of the turn. */
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(this.endTurn);
+  }
+
+  private readonly endTurn = (): void => {
+    this.commitScheduled = false;
+    this.commit();
+  };
+
+  /**
+   * Writes the turn's AOF records (one write; under `always`, one fsync),
+   * then sends the replies held for them. If the disk refuses, they stay
+   * held and unacknowledged; the cron tries again.
+   */
+  private commit(): void {
+    if (!this.persistence.commit()) return;
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    for (const client of held) {
+      client.held = false;
+      if (client.closed) continue;
+      if (client.drain() && client.closeAfterReply) client.socket.end();
+    }
   }
 
   private onDrain(client: Client | undefined): void {
@@ -267,6 +362,9 @@ export class Server implements ServerState {
     const periodMs = 1000 / this.config.values.hz;
     this.cron = setInterval(() => {
       const now = Date.now();
+      this.persistence.tick(now);
+      if (this.held.length > 0 || this.persistence.writeError !== null) this.commit();
+      if (this.loading) return;
       this.db.now = now;
       this.db.activeExpireCycle(periodMs / 4);
       this.collectIfChurned();
@@ -317,12 +415,34 @@ export class Server implements ServerState {
 
   private onConfigChange(name: OptionName): void {
     this.applyConfig();
+    if (name === "appendfsync") this.persistence.setFsyncPolicy(this.config.values.appendfsync);
+    if (name === "appendonly") this.persistence.setEnabled(this.config.values.appendonly === "yes");
     if (name === "hz" && this.cron) this.startCron();
     if (name === "timeout") {
       for (const client of this.clientsById.values()) client.socket.timeout(this.config.values.timeout);
     }
     if (name === "maxmemory") this.db.evictIfNeeded();
   }
+}
+
+/** The client AOF records are replayed as. */
+function aofClient(): ClientState {
+  const now = Date.now();
+  return {
+    id: 0,
+    address: "aof",
+    localAddress: "aof",
+    createdAt: now,
+    lastInteraction: now,
+    name: "",
+    libName: "",
+    libVersion: "",
+    resp: RESP2,
+    lastCommand: "NULL",
+    closeAfterReply: false,
+    queryBufferBytes: 0,
+    outputBufferBytes: 0,
+  };
 }
 
 function formatAddress(address: string, port: number): string {

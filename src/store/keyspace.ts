@@ -1,6 +1,7 @@
 import type { EvictionPolicy } from "../config/options.ts";
 import { HashIndex } from "./hash-index.ts";
 import { entryBytes } from "./memory.ts";
+import { Snapshot } from "./snapshot.ts";
 
 /**
  * The keyspace: a hash index (HashIndex) from key to slot, with everything else about a
@@ -83,6 +84,15 @@ export class Keyspace {
 
   readonly stats: KeyspaceStats = { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 };
 
+  /** Counts changes; a write command that changed nothing is not logged (Redis's server.dirty). */
+  dirty = 0;
+  /** Told about every key that expiry or eviction removes, so the AOF logs a DEL. */
+  onRemoved: ((key: string) => void) | null = null;
+  /** While the AOF loads, keys are not expired: records replay against the state they were logged in. */
+  expiryPaused = false;
+  /** The AOF rewrite reading this keyspace as it was when the rewrite began. */
+  private snapshot: Snapshot | null = null;
+
   constructor() {
     this.grow(INITIAL_CAPACITY);
   }
@@ -153,8 +163,10 @@ export class Keyspace {
    */
   set(key: string, value: Value, expireAt: number = 0): void {
     let slot = this.liveSlot(key);
+    this.dirty++;
     if (slot === NONE) {
       slot = this.allocateSlot();
+      if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       this.keys[slot] = key;
       this.index.insert(key, slot);
       this.values[slot] = value;
@@ -163,6 +175,7 @@ export class Keyspace {
       this.lastAccess[slot] = this.accessStamp();
       this.usedMemory += entryBytes(key, value);
     } else {
+      if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       const old = entryBytes(key, this.values[slot]!);
       this.usedMemory += entryBytes(key, value) - old;
       this.releasedMemory += old;
@@ -189,6 +202,9 @@ export class Keyspace {
 
   flush(): number {
     const removed = this.index.size;
+    this.dirty++;
+    // The snapshot keeps reading the arrays dropped here, which nothing changes any more.
+    this.snapshot = null;
     this.releasedMemory += this.usedMemory;
     this.index.clear();
     this.keys = [];
@@ -245,7 +261,34 @@ export class Keyspace {
     return undefined;
   }
 
+  /**
+   * Starts a point-in-time view for the AOF rewrite (see Snapshot); it stays
+   * consistent until read to the end, whatever commands do meanwhile.
+   */
+  beginSnapshot(): Snapshot {
+    this.snapshot = new Snapshot(this.keys, this.values, this.expireAt, this.highWater, this.now, this.index.size);
+    return this.snapshot;
+  }
+
+  /** Stops keeping old contents for a snapshot (read to the end, or abandoned). */
+  endSnapshot(snapshot: Snapshot | null): void {
+    if (this.snapshot === snapshot) this.snapshot = null;
+  }
+
   // ---- Memory limit and expiry -------------------------------------------
+
+  /** Deletes every key whose TTL has passed, without logging (after loading the AOF). Returns how many. */
+  removeExpired(): number {
+    let removed = 0;
+    for (let i = this.volatileCount - 1; i >= 0; i--) {
+      const slot = this.volatileSlots[i]!;
+      if (this.expireAt[slot]! <= this.now) {
+        this.removeSlot(slot);
+        removed++;
+      }
+    }
+    return removed;
+  }
 
   /**
    * Evicts keys by the policy until usage is under maxmemory. Returns false
@@ -257,8 +300,10 @@ export class Keyspace {
     while (this.usedMemory > this.maxmemory) {
       const slot = this.evictionCandidate();
       if (slot === NONE) return false;
+      const key = this.keys[slot]!;
       this.removeSlot(slot);
       this.stats.evictedKeys++;
+      this.onRemoved?.(key);
     }
     return true;
   }
@@ -316,9 +361,11 @@ export class Keyspace {
 
   private expireIfDue(slot: number): boolean {
     const at = this.expireAt[slot]!;
-    if (at === 0 || at > this.now) return false;
+    if (at === 0 || at > this.now || this.expiryPaused) return false;
+    const key = this.keys[slot]!;
     this.removeSlot(slot);
     this.stats.expiredKeys++;
+    this.onRemoved?.(key);
     return true;
   }
 
@@ -340,6 +387,8 @@ export class Keyspace {
   }
 
   private setSlotExpire(slot: number, expireAt: number): void {
+    if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
+    this.dirty++;
     const wasVolatile = this.volatilePos[slot] !== NONE;
     this.expireAt[slot] = expireAt;
     if (expireAt !== 0 && !wasVolatile) {
@@ -361,6 +410,8 @@ export class Keyspace {
   }
 
   private removeSlot(slot: number): void {
+    if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
+    this.dirty++;
     const key = this.keys[slot]!;
     const bytes = entryBytes(key, this.values[slot]!);
     this.usedMemory -= bytes;

@@ -145,7 +145,9 @@ describe("startup failures: exit 1, one line on stderr naming the option", () =>
       expectStartupFailure(["--loglevel", "loud"], {}, "'loglevel'"),
       expectStartupFailure(["--bind", "not-an-address"], {}, "'bind'"),
       expectStartupFailure(["--save", "900 1"], {}, "'save'"),
-      expectStartupFailure(["--appendonly", "yes"], {}, "'appendonly'"),
+      expectStartupFailure(["--appendonly", "maybe"], {}, "'appendonly'"),
+      expectStartupFailure(["--appendfsync", "sometimes"], {}, "'appendfsync'"),
+      expectStartupFailure(["--appendfilename", "a/b.aof"], {}, "'appendfilename'"),
       expectStartupFailure(["--port"], {}, "'port'"),
     ]);
   });

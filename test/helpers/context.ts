@@ -30,6 +30,25 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     warn: (message) => {
       warnings.push(message);
     },
+    loading: false,
+    writeError: null,
+    propagate: () => {},
+    persistence: {
+      enabled: false,
+      rewriteInProgress: false,
+      rewriteScheduled: false,
+      lastRewriteOk: true,
+      lastRewriteMs: -1,
+      currentRewriteMs: -1,
+      rewrites: 0,
+      rewriteFailures: 0,
+      currentSize: 0,
+      baseSize: 0,
+      pendingBytes: 0,
+      lastWriteOk: true,
+      fsyncPolicy: "everysec",
+      startRewrite: () => "ERR no persistence without a server",
+    },
   };
 }
 
@@ -57,5 +76,5 @@ export function makeContext(): CommandContext & { out: OutputBuffer; server: Ret
   const out = new OutputBuffer();
   const db = new Keyspace();
   db.now = Date.now();
-  return { out, reply: new ReplyWriter(out), db, client: fakeClient(), server: fakeServer(new Config()) };
+  return { out, reply: new ReplyWriter(out), db, client: fakeClient(), server: fakeServer(new Config()), effect: null };
 }

@@ -182,7 +182,13 @@ describe("option table", () => {
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },
     loglevel: { good: [["debug", "debug"], ["WARNING", "warning"]], bad: ["loud", "", "info", "error"] },
     save: { good: [["", ""]], bad: ["900 1", "yes", " "] },
-    appendonly: { good: [["no", "no"]], bad: ["yes", "", "maybe"] },
+    appendonly: { good: [["no", "no"], ["YES", "yes"]], bad: ["", "maybe", "1", "true"] },
+    appendfilename: { good: [["appendonly.aof", "appendonly.aof"], ["my data.aof", "my data.aof"]], bad: ["", "dir/file.aof", "/abs.aof", ".", ".."] },
+    appendfsync: { good: [["always", "always"], ["EVERYSEC", "everysec"], ["no", "no"]], bad: ["", "sometimes", "1"] },
+    "auto-aof-rewrite-percentage": { good: [["0", 0], ["100", 100]], bad: ["-1", "", "100%", "1.5"] },
+    "auto-aof-rewrite-min-size": { good: [["64mb", 64 * 1024 * 1024], ["0", 0]], bad: ["", "big", "-1"] },
+    "aof-load-truncated": { good: [["yes", "yes"], ["no", "no"]], bad: ["", "maybe"] },
+    "rdb-key-save-delay": { good: [["0", 0], ["1000", 1000]], bad: ["-1", "", "1ms"] },
   };
 
   test("the cases below cover every option", () => {
@@ -278,7 +284,7 @@ describe("loadConfig precedence: flag > env > file > default", () => {
     expect(config.values.maxclients).toBe(11); // file only
     expect(config.sourceOf("maxclients")).toBe("file");
     expect(config.values.timeout).toBe(33); // flag only
-    expect(config.values.appendonly).toBe("no"); // default
+    expect(config.values.appendonly).toBe("yes"); // default
     expect(config.sourceOf("appendonly")).toBe("default");
   });
 

@@ -1,0 +1,102 @@
+import { lookupCommand, type Command } from "../commands/table.ts";
+import type { Logger } from "../util/log.ts";
+import { AofFormatError, AofReader, type RecordSink } from "./aof-reader.ts";
+
+/** Read size: each chunk is parsed and replayed in one event-loop turn, so this bounds a -LOADING reply's wait. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Files at least this big get progress lines. */
+const PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
+const PROGRESS_EVERY_MS = 1000;
+
+export interface LoadResult {
+  records: number;
+  bytes: number;
+  /** Where the torn last record starts (the file is whole up to there), or -1. */
+  tornAt: number;
+  /** Why the tail is torn, for the warning. */
+  tornReason: string;
+  ms: number;
+}
+
+/** The file is damaged before its tail; loading it would silently lose or invent data. */
+export class AofCorruptError extends Error {
+  constructor(
+    readonly path: string,
+    /** Where the bad record starts: the last whole-record boundary. */
+    readonly recordOffset: number,
+    readonly offset: number,
+    readonly problem: string,
+  ) {
+    super(`Bad file format reading the append only file ${path}: ${problem} at offset ${offset}`);
+  }
+}
+
+/**
+ * Reads an AOF from the start and hands every record to `sink`, a chunk per
+ * event-loop turn (reads are asynchronous, so the server answers -LOADING
+ * meanwhile). `sink` may throw AofFormatError for a record it cannot
+ * replay; it is reported like a format error at that record.
+ *
+ * A record cut off by the end of the file is a torn tail (a crash while
+ * writing): reported, not fatal. So is a tail of NUL bytes, which some
+ * filesystems leave after a power loss when the size was updated but the
+ * data was not. Anything else malformed is corruption: AofCorruptError.
+ */
+export async function readAof(path: string, sink: RecordSink, log: Logger | null): Promise<LoadResult> {
+  const file = Bun.file(path);
+  const size = file.size;
+  const reader = new AofReader();
+  const started = performance.now();
+  let lastProgress = started;
+  for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
+    const chunk = Buffer.from(await file.slice(offset, Math.min(size, offset + CHUNK_BYTES)).arrayBuffer());
+    try {
+      reader.feed(chunk, sink);
+    } catch (err) {
+      if (!(err instanceof AofFormatError)) throw err;
+      if (await onlyZerosFrom(file, err.recordOffset, size)) {
+        return finish(reader.records, size, err.recordOffset, "only NUL bytes follow it", started);
+      }
+      throw new AofCorruptError(path, err.recordOffset, err.offset, err.problem);
+    }
+    const now = performance.now();
+    if (log !== null && size >= PROGRESS_MIN_BYTES && now - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = now;
+      log.notice(progressLine(offset + chunk.length, size, reader.records, now - started));
+    }
+  }
+  return finish(reader.records, size, reader.tornAt, "the file ends inside it", started);
+}
+
+function finish(records: number, bytes: number, tornAt: number, tornReason: string, started: number): LoadResult {
+  return { records, bytes, tornAt, tornReason, ms: performance.now() - started };
+}
+
+function progressLine(done: number, total: number, records: number, ms: number): string {
+  const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
+  const rate = done / (1024 * 1024) / (ms / 1000);
+  const eta = rate > 0 ? (total - done) / (1024 * 1024) / rate : 0;
+  return (
+    `Loading AOF: ${Math.floor((done * 100) / total)}% (${mb(done)} of ${mb(total)} MB, ` +
+    `${records} records, ${rate.toFixed(1)} MB/s, about ${eta.toFixed(0)} s left)`
+  );
+}
+
+async function onlyZerosFrom(file: ReturnType<typeof Bun.file>, from: number, size: number): Promise<boolean> {
+  for (let offset = from; offset < size; offset += CHUNK_BYTES) {
+    const bytes = new Uint8Array(await file.slice(offset, Math.min(size, offset + CHUNK_BYTES)).arrayBuffer());
+    if (bytes.some((b) => b !== 0)) return false;
+  }
+  return true;
+}
+
+/** The command a record runs; AofFormatError when no command of that name and arity exists. */
+export function commandForRecord(argv: string[], offset: number): Command {
+  const command = lookupCommand(argv[0]!);
+  if (command === undefined) throw new AofFormatError(offset, offset, `unknown command '${argv[0]!.slice(0, 64)}'`);
+  const { arity, name } = command.spec;
+  if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
+    throw new AofFormatError(offset, offset, `wrong number of arguments (${argv.length - 1}) for '${name}'`);
+  }
+  return command;
+}

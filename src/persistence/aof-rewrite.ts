@@ -1,0 +1,183 @@
+import { closeSync, fsync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { OutputBuffer } from "../protocol/reply.ts";
+import type { Keyspace } from "../store/keyspace.ts";
+import type { Snapshot } from "../store/snapshot.ts";
+import type { Logger } from "../util/log.ts";
+import { encodeRecord, type AppendOnlyFile } from "./append-only-file.ts";
+
+/** Work per event-loop turn, so PINGs keep being answered during a rewrite. */
+const SLICE_MS = 4;
+const SLOTS_PER_CHECK = 2048;
+/** Encoded records are written out at this size. */
+const WRITE_BYTES = 1024 * 1024;
+/** The tail is copied in pieces this big, a piece per turn. */
+const COPY_BYTES = 1024 * 1024;
+
+export class RewriteAborted extends Error {}
+
+/**
+ * Compacts the AOF without forking and without stalling the event loop:
+ *
+ * 1. At instant T0, take a Snapshot of the keyspace and note how many bytes
+ *    the AOF stream had (`tailFrom`). Writes keep going to the old file.
+ * 2. A slice per turn, write the snapshot as SET records into a temp file
+ *    beside the AOF.
+ * 3. Copy the old file's bytes after `tailFrom` (the writes since T0) into
+ *    the temp file, a piece per turn, then fsync it off the event loop.
+ * 4. In one turn: copy the last few bytes, fsync, rename the temp file over
+ *    the AOF (atomic), fsync the directory, and keep appending to the new
+ *    file's descriptor.
+ *
+ * Until the rename the old file is the AOF and holds every acknowledged
+ * write; from the rename on, the new one does. A crash at any point leaves
+ * one or the other, whole, plus at most a stale temp file that the next
+ * start removes.
+ */
+export class AofRewrite {
+  readonly tempPath = `temp-rewriteaof-${process.pid}.aof`;
+  private fd = -1;
+  private aborted = false;
+  private readonly out = new OutputBuffer();
+  private snapshot: Snapshot | null = null;
+  keysWritten = 0;
+
+  constructor(
+    private readonly db: Keyspace,
+    /** The live AOF; not open when appendonly was just switched on (nothing to copy then). */
+    private readonly aof: AppendOnlyFile,
+    private readonly path: string,
+    /** Whether the AOF continues in the new file (false: appendonly is off, the file is just written). */
+    private readonly takeOver: boolean,
+    /** Redis's rdb-key-save-delay, in microseconds per key (testing). */
+    private readonly keyDelayUs: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Stops the rewrite and removes its temp file now; `run` then rejects with RewriteAborted. */
+  abort(): void {
+    this.aborted = true;
+    this.db.endSnapshot(this.snapshot);
+    this.discardTempFile();
+  }
+
+  private discardTempFile(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+    try {
+      unlinkSync(this.tempPath);
+    } catch {}
+  }
+
+  /** Runs the rewrite; resolves with the new file's size once it is the AOF. Cleans up on failure. */
+  async run(): Promise<number> {
+    try {
+      try {
+        unlinkSync(this.tempPath);
+      } catch {}
+      this.fd = openSync(this.tempPath, "a");
+      const snapshot = this.db.beginSnapshot();
+      this.snapshot = snapshot;
+      const tailFrom = this.aof.isOpen ? this.aof.appended : -1;
+      let written = 0;
+      const flushOut = (): void => {
+        written += writeAll(this.fd, this.out.buf, this.out.length);
+        this.out.length = 0;
+      };
+
+      while (!snapshot.done) {
+        await this.yieldTurn();
+        const delay = this.keyDelayUs();
+        const deadline = performance.now() + SLICE_MS;
+        const slots = delay > 0 ? Math.max(1, Math.floor(10_000 / delay)) : SLOTS_PER_CHECK;
+        do {
+          snapshot.read(slots, (key, value, expireAt) => {
+            encodeRecord(this.out, expireAt === 0 ? ["SET", key, value] : ["SET", key, value, "PXAT", String(expireAt)]);
+            this.keysWritten++;
+          });
+          if (this.out.length >= WRITE_BYTES) flushOut();
+        } while (!snapshot.done && delay === 0 && performance.now() < deadline);
+        if (delay > 0) await Bun.sleep((slots * delay) / 1000);
+      }
+      this.db.endSnapshot(snapshot);
+      flushOut();
+      this.out.shrink();
+
+      // Writes made since T0 follow the snapshot. Reads see only what the
+      // AOF wrote; records still buffered go to whichever file is live then.
+      let copied = tailFrom;
+      if (tailFrom >= 0) {
+        const source = openSync(this.path, "r");
+        try {
+          while (this.aof.size - copied > COPY_BYTES) {
+            await this.yieldTurn();
+            copied += copyRange(source, this.fd, copied, COPY_BYTES);
+          }
+          await fsyncAsync(this.fd);
+          this.checkAborted();
+          // The last step runs in one turn: no record can be written in between.
+          while (copied < this.aof.size) copied += copyRange(source, this.fd, copied, this.aof.size - copied);
+        } finally {
+          closeSync(source);
+        }
+      } else {
+        await fsyncAsync(this.fd);
+        this.checkAborted();
+      }
+      fsyncSync(this.fd);
+      renameSync(this.tempPath, this.path);
+      syncDirectory();
+      const size = written + (tailFrom >= 0 ? copied - tailFrom : 0);
+      if (this.takeOver) this.aof.attach(this.fd, size);
+      else closeSync(this.fd);
+      this.fd = -1;
+      return size;
+    } catch (err) {
+      this.db.endSnapshot(this.snapshot);
+      this.discardTempFile();
+      throw this.aborted ? new RewriteAborted("rewrite aborted") : err;
+    }
+  }
+
+  private async yieldTurn(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.checkAborted();
+  }
+
+  private checkAborted(): void {
+    if (this.aborted) throw new RewriteAborted("rewrite aborted");
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, length: number): number {
+  let offset = 0;
+  while (offset < length) offset += writeSync(fd, buf, offset, length - offset);
+  return length;
+}
+
+/** Copies up to `length` bytes of `source` at `position` to the end of `target`; returns how many. */
+function copyRange(source: number, target: number, position: number, length: number): number {
+  const buf = Buffer.allocUnsafe(Math.min(length, COPY_BYTES));
+  let done = 0;
+  while (done < length) {
+    const n = readSync(source, buf, 0, Math.min(buf.length, length - done), position + done);
+    if (n === 0) throw new Error(`the AOF ended at ${position + done} while ${length - done} more bytes were expected`);
+    writeAll(target, buf, n);
+    done += n;
+  }
+  return done;
+}
+
+function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Makes a rename durable: the directory entry itself must reach the disk. */
+export function syncDirectory(): void {
+  const dir = openSync(".", "r");
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}

@@ -19,8 +19,10 @@ export interface RunningServer {
   readonly proc: Subprocess;
   /** Everything the server wrote to stderr so far. */
   logs(): string;
-  /** SIGTERM, wait for exit, remove the data directory; returns the exit code. */
+  /** SIGTERM, wait for exit, remove the data directory (unless the caller gave it); returns the exit code. */
   stop(): Promise<number>;
+  /** Sends a signal (SIGKILL: a crash) and waits for the exit; the data directory stays. */
+  kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
 export function serverCommand(): string[] {
@@ -77,9 +79,22 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   throw new Error(`server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }
 
-export async function startServer(args: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunningServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "atomickv-test-"));
+/** A fresh data directory; the caller removes it. */
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "atomickv-test-"));
+}
+
+/**
+ * Starts a server and waits until it answers PING (after loading its AOF).
+ * `dir` reuses a data directory (a restart); the caller then owns it.
+ */
+export async function startServer(
+  args: string[] = [],
+  options: { env?: Record<string, string>; dir?: string; port?: number } = {},
+): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? makeDataDir();
   let stderr = "";
   const proc = Bun.spawn([...serverCommand(), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
     cwd: ROOT,
@@ -100,7 +115,7 @@ export async function startServer(args: string[] = [], options: { env?: Record<s
     ]);
   } catch (err) {
     proc.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -114,8 +129,12 @@ export async function startServer(args: string[] = [], options: { env?: Record<s
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
       const code = await proc.exited;
       clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      if (ownsDir) rmSync(dir, { recursive: true, force: true });
       return code;
+    },
+    async kill(signal = "SIGKILL") {
+      proc.kill(signal);
+      return await proc.exited;
     },
   };
 }

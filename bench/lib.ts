@@ -1,12 +1,15 @@
 /**
- * Reusable helpers for the benchmark scripts: free ports, a tiny RESP client,
- * PING polling, process-tree RSS, child-process bookkeeping and cleanup,
- * redis-benchmark output parsing and small statistics.
+ * Reusable helpers for the benchmark scripts: free ports, a tiny RESP client
+ * (one-shot and persistent), PING polling, process-tree RSS, child-process
+ * and temp-dir bookkeeping and cleanup, redis-benchmark output parsing, the
+ * setup shared by the load and persistence benchmarks, and small statistics.
  *
  * Linux-only where /proc is involved (RSS and process trees).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import type { Subprocess } from "bun";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Socket, Subprocess } from "bun";
 
 // ---------------------------------------------------------------------------
 // Statistics and formatting
@@ -18,6 +21,14 @@ export function median(values: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const mid = xs.length >> 1;
   return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+/** The p-th percentile (0-100, nearest rank) of the finite values; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (xs.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * xs.length);
+  return xs[Math.min(xs.length - 1, Math.max(0, rank - 1))]!;
 }
 
 /** `a / b`, or NaN when either side is missing or b is 0. */
@@ -203,6 +214,122 @@ export function respCommand(
   });
 }
 
+/**
+ * One long-lived connection that sends commands and matches replies to them
+ * in order: for pipelined bulk loads (`pipeline`) and for sequential
+ * request/reply loops whose round trips are timed (`command`). Error replies
+ * resolve as RespError values; a closed or failed connection rejects every
+ * request still waiting.
+ */
+export class RespConnection {
+  private socket: Socket<undefined> | null = null;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes the socket did not take yet; written on drain. */
+  private unsent: Buffer[] = [];
+  private readonly waiting: { remaining: number; replies: RespValue[]; resolve(r: RespValue[]): void; reject(e: Error): void }[] = [];
+  private failure: Error | null = null;
+
+  private constructor(readonly port: number, readonly hostname: string) {}
+
+  static async open(port: number, hostname = "127.0.0.1", timeoutMs = 5000): Promise<RespConnection> {
+    const conn = new RespConnection(port, hostname);
+    const connecting = Bun.connect({
+      hostname,
+      port,
+      socket: {
+        data: (_socket, chunk) => conn.onData(chunk),
+        drain: (socket) => conn.flushUnsent(socket),
+        close: () => conn.fail(new Error(`connection to ${hostname}:${port} closed`)),
+        error: (_socket, err) => conn.fail(err),
+        connectError: (_socket, err) => conn.fail(err),
+      },
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connecting to ${hostname}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      conn.socket = await Promise.race([connecting, timeout]);
+    } catch (err) {
+      connecting.then((socket) => socket.end(), () => {});
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  /** Sends one command and resolves with its reply. */
+  async command(args: readonly string[]): Promise<RespValue> {
+    return (await this.pipeline(encodeCommand(args), 1))[0]!;
+  }
+
+  /** Writes `frames` (`count` encoded commands) at once and resolves with their `count` replies, in order. */
+  pipeline(frames: Uint8Array, count: number): Promise<RespValue[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.socket) return Promise.reject(new Error(`connection to ${this.hostname}:${this.port} is not open`));
+    const promise = new Promise<RespValue[]>((resolvePromise, reject) => {
+      this.waiting.push({ remaining: count, replies: [], resolve: resolvePromise, reject });
+    });
+    if (this.unsent.length > 0) this.unsent.push(Buffer.from(frames));
+    else {
+      const written = this.socket.write(frames);
+      if (written < frames.length) this.unsent.push(Buffer.from(frames.subarray(Math.max(0, written))));
+    }
+    return promise;
+  }
+
+  close(): void {
+    try {
+      this.socket?.end();
+    } catch {
+      // already closed
+    }
+    this.fail(new Error(`connection to ${this.hostname}:${this.port} closed by us`));
+  }
+
+  private flushUnsent(socket: Socket<undefined>): void {
+    while (this.unsent.length > 0) {
+      const head = this.unsent[0]!;
+      const written = socket.write(head);
+      if (written >= head.length) this.unsent.shift();
+      else {
+        this.unsent[0] = head.subarray(Math.max(0, written));
+        return;
+      }
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    let pos = 0;
+    while (this.waiting.length > 0) {
+      let reply: ReturnType<typeof parseReply>;
+      try {
+        reply = parseReply(this.buf, pos);
+      } catch (err) {
+        this.fail(err as Error);
+        return;
+      }
+      if (!reply) break;
+      pos = reply.next;
+      const head = this.waiting[0]!;
+      head.replies.push(reply.value);
+      if (--head.remaining === 0) {
+        this.waiting.shift();
+        head.resolve(head.replies);
+      }
+    }
+    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiting.splice(0)) w.reject(err);
+  }
+}
+
 /** Parses INFO output (`key:value` lines) into a map. */
 export function parseInfo(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -221,6 +348,21 @@ export function parseInfo(text: string): Map<string, string> {
 
 /** Every child process we started and have not reaped yet. */
 const liveProcesses = new Set<Subprocess>();
+/** Every temp dir we made and have not removed yet. */
+const tempDirs = new Set<string>();
+
+/** A fresh directory under the system temp dir ($TMPDIR or /tmp), removed by removeTempDir or at exit. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Removes a dir made by makeTempDir; stop the processes writing into it first. */
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
 
 function track(proc: Subprocess): void {
   liveProcesses.add(proc);
@@ -342,14 +484,21 @@ export async function cleanupAll(graceMs = 3000): Promise<void> {
 let handlersInstalled = false;
 
 /**
- * Makes sure tracked children die with us: SIGKILL on process exit (sync),
- * graceful stop then exit on SIGINT / SIGTERM / SIGHUP.
+ * Makes sure tracked children die with us and temp dirs go: SIGKILL and rm on
+ * process exit (sync), graceful stop then exit on SIGINT / SIGTERM / SIGHUP.
  */
 export function installCleanupHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on("exit", () => {
     for (const proc of liveProcesses) killTree(proc.pid, "SIGKILL");
+    for (const dir of tempDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort: a process killed just now may still be closing files there
+      }
+    }
   });
   const signals: [NodeJS.Signals, number][] = [
     ["SIGINT", 2],
@@ -421,6 +570,15 @@ export function startServer(name: string, argv: string[], port: number, cwd?: st
   };
 }
 
+/** Throws with the server's last output when it is no longer running. */
+export function assertAlive(server: ManagedServer): void {
+  if (!server.alive()) {
+    throw new Error(
+      `${server.name} (pid ${server.proc.pid}) died (code ${server.proc.exitCode}, signal ${server.proc.signalCode}).\n--- output ---\n${server.log()}`,
+    );
+  }
+}
+
 /** Polls PING over a raw socket until the server answers PONG. */
 export async function waitForPing(server: ManagedServer, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -490,6 +648,79 @@ export async function runInherit(argv: string[], cwd?: string): Promise<number> 
   const proc = Bun.spawn(argv, { cwd, stdin: "inherit", stdout: "inherit", stderr: "inherit" });
   track(proc);
   return await proc.exited;
+}
+
+// ---------------------------------------------------------------------------
+// Setup shared by the benchmarks that compare with redis-server
+// ---------------------------------------------------------------------------
+
+/** Installs Debian's redis-server and redis-tools with apt-get when redis-server or redis-benchmark is missing. */
+export async function ensureRedisTools(log: (msg: string) => void): Promise<void> {
+  if (Bun.which("redis-server") && Bun.which("redis-benchmark")) return;
+  log("redis-server / redis-benchmark not found; installing redis-server redis-tools with apt-get");
+  const code = await runInherit(["sh", "-c", "apt-get update && apt-get install -y redis-server redis-tools"]);
+  if (code !== 0 || !Bun.which("redis-server") || !Bun.which("redis-benchmark")) {
+    throw new Error(`could not install redis-server/redis-benchmark (apt-get exit code ${code}); install them and retry`);
+  }
+}
+
+/** Makes sure `root`/atomic_server exists, running `bun run build` when it does not (unless `build` is false). */
+export async function ensureServerBinary(root: string, build: boolean, log: (msg: string) => void): Promise<void> {
+  const binary = resolve(root, "atomic_server");
+  if (existsSync(binary)) return;
+  if (!build) throw new Error(`${binary} does not exist and --no-build was given; run \`bun run build\` first`);
+  log("./atomic_server not found; running `bun run build`");
+  const code = await runInherit([process.execPath, "run", "build"], root);
+  if (code !== 0) throw new Error(`\`bun run build\` failed with exit code ${code}`);
+  if (!existsSync(binary)) throw new Error(`\`bun run build\` succeeded but ${binary} was not produced`);
+}
+
+export interface BenchEnvironment {
+  date: string;
+  redisServerVersion: string;
+  redisServerVersionLine: string;
+  redisBenchmarkVersion: string;
+  nproc: number;
+  cpuModel: string;
+  kernel: string;
+  bunVersion: string;
+}
+
+/** Versions and machine facts printed under every comparison. */
+export async function benchEnvironment(): Promise<BenchEnvironment> {
+  const redisVersionOut = (await runCommand(["redis-server", "--version"], { timeoutMs: 10_000 })).stdout.trim();
+  const benchVersionOut = (await runCommand(["redis-benchmark", "--version"], { timeoutMs: 10_000 })).stdout.trim();
+  const nprocOut = Bun.which("nproc") ? (await runCommand(["nproc"], { timeoutMs: 10_000 })).stdout.trim() : "";
+  let cpuModel = "unknown";
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+  } catch {
+    // not Linux
+  }
+  let kernel = "unknown";
+  try {
+    kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    // not Linux
+  }
+  return {
+    date: new Date().toISOString(),
+    redisServerVersion: /v=(\S+)/.exec(redisVersionOut)?.[1] ?? redisVersionOut,
+    redisServerVersionLine: redisVersionOut,
+    redisBenchmarkVersion: benchVersionOut,
+    nproc: Number(nprocOut) || availableParallelism(),
+    cpuModel,
+    kernel,
+    bunVersion: Bun.version,
+  };
+}
+
+/** Lines of aligned columns: the first cell of a row left-aligned, the others right-aligned. */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("   ").trimEnd())
+    .join("\n");
 }
 
 // ---------------------------------------------------------------------------

@@ -11,15 +11,18 @@
  * Phase 2 (memory): fresh instances, fill ~1M 16-byte keys with 32-byte
  * values, report (RSS after - RSS empty) / DBSIZE.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  type BenchEnvironment,
   type ManagedServer,
   RespError,
   type RespValue,
+  assertAlive,
+  benchEnvironment,
   cleanupAll,
+  ensureRedisTools,
+  ensureServerBinary,
   formatBytes,
   freePorts,
   installCleanupHandlers,
@@ -31,11 +34,11 @@ import {
   readTreeRss,
   respCommand,
   runCommand,
-  runInherit,
   shellQuote,
   splitCommandLine,
   startServer,
   stopProcess,
+  textTable,
   waitForPing,
 } from "./lib.ts";
 
@@ -172,54 +175,6 @@ function redisArgv(port: number): string[] {
 
 const log = (msg: string) => console.error(`[bench:load ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-async function ensureRedisTools(): Promise<void> {
-  if (Bun.which("redis-server") && Bun.which("redis-benchmark")) return;
-  log("redis-server / redis-benchmark not found; installing redis-server redis-tools with apt-get");
-  const code = await runInherit(["sh", "-c", "apt-get update && apt-get install -y redis-server redis-tools"]);
-  if (code !== 0 || !Bun.which("redis-server") || !Bun.which("redis-benchmark")) {
-    throw new Error(`could not install redis-server/redis-benchmark (apt-get exit code ${code}); install them and retry`);
-  }
-}
-
-async function ensureServerBinary(): Promise<void> {
-  if (serverCmd !== undefined) return;
-  const binary = resolve(ROOT, "atomic_server");
-  if (existsSync(binary)) return;
-  if (opts["no-build"]) throw new Error(`${binary} does not exist and --no-build was given; run \`bun run build\` first`);
-  log("./atomic_server not found; running `bun run build`");
-  const code = await runInherit([process.execPath, "run", "build"], ROOT);
-  if (code !== 0) throw new Error(`\`bun run build\` failed with exit code ${code}`);
-  if (!existsSync(binary)) throw new Error(`\`bun run build\` succeeded but ${binary} was not produced`);
-}
-
-async function environment() {
-  const redisVersionOut = (await runCommand(["redis-server", "--version"], { timeoutMs: 10_000 })).stdout.trim();
-  const benchVersionOut = (await runCommand(["redis-benchmark", "--version"], { timeoutMs: 10_000 })).stdout.trim();
-  const nprocOut = Bun.which("nproc") ? (await runCommand(["nproc"], { timeoutMs: 10_000 })).stdout.trim() : "";
-  let cpuModel = "unknown";
-  try {
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
-  } catch {
-    // not Linux
-  }
-  let kernel = "unknown";
-  try {
-    kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
-  } catch {
-    // not Linux
-  }
-  return {
-    date: new Date().toISOString(),
-    redisServerVersion: /v=(\S+)/.exec(redisVersionOut)?.[1] ?? redisVersionOut,
-    redisServerVersionLine: redisVersionOut,
-    redisBenchmarkVersion: benchVersionOut,
-    nproc: Number(nprocOut) || availableParallelism(),
-    cpuModel,
-    kernel,
-    bunVersion: Bun.version,
-  };
-}
-
 // ---------------------------------------------------------------------------
 // Server helpers
 // ---------------------------------------------------------------------------
@@ -240,14 +195,6 @@ async function startPair(): Promise<Pair> {
 
 async function stopPair(pair: Pair): Promise<void> {
   await Promise.all([stopProcess(pair[OURS].proc), stopProcess(pair[REDIS].proc)]);
-}
-
-function assertAlive(server: ManagedServer): void {
-  if (!server.alive()) {
-    throw new Error(
-      `${server.name} (pid ${server.proc.pid}) died (code ${server.proc.exitCode}, signal ${server.proc.signalCode}).\n--- output ---\n${server.log()}`,
-    );
-  }
 }
 
 const warned = new Set<string>();
@@ -475,15 +422,8 @@ const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : "
 const fmt1 = (n: number | null) => (n !== null && Number.isFinite(n) ? n.toFixed(1) : "n/a");
 const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "n/a");
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("   ").trimEnd())
-    .join("\n");
-}
-
 function report(
-  env: Awaited<ReturnType<typeof environment>>,
+  env: BenchEnvironment,
   throughput: ThroughputSummary[] | null,
   memory: MemoryResult[] | null,
   elapsedS: number,
@@ -513,7 +453,7 @@ function report(
   out.push("");
   out.push(`AtomicKV load benchmark (${quick ? "--quick, " : ""}${rounds} round(s), median requests/s; ratio = ${OURS}/${REDIS})`);
   out.push("");
-  out.push(table(rows));
+  out.push(textTable(rows));
   out.push("");
   out.push("rps ratio > 1: AtomicKV faster. bytes/key ratio < 1: AtomicKV smaller.");
   if (throughput) {
@@ -559,9 +499,9 @@ function report(
 async function main(): Promise<void> {
   const started = performance.now();
   installCleanupHandlers();
-  await ensureRedisTools();
-  await ensureServerBinary();
-  const env = await environment();
+  await ensureRedisTools(log);
+  if (serverCmd === undefined) await ensureServerBinary(ROOT, !opts["no-build"], log);
+  const env = await benchEnvironment();
   log(`redis-server ${env.redisServerVersion}, nproc ${env.nproc}; ours: ${shellQuote(oursArgv(0)).replace(/--port 0/, "--port P")}`);
 
   const throughput = doThroughput ? await throughputPhase() : null;

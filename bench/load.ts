@@ -10,6 +10,11 @@
  * and -P 16, alternating servers, `--rounds` times; reports median rps.
  * Phase 2 (memory): fresh instances, fill ~1M 16-byte keys with 32-byte
  * values, report (RSS after - RSS empty) / DBSIZE.
+ *
+ * Both servers run with `--appendonly no`, each in its own temp `--dir`:
+ * AtomicKV now writes an AOF by default, and this benchmark measures the
+ * in-memory paths, comparable with the runs before persistence existed
+ * (bench/persistence.ts measures the AOF).
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,12 +31,14 @@ import {
   formatBytes,
   freePorts,
   installCleanupHandlers,
+  makeTempDir,
   median,
   parseBenchmarkOutput,
   parseInfo,
   ratio,
   readProcStatusBytes,
   readTreeRss,
+  removeTempDir,
   respCommand,
   runCommand,
   shellQuote,
@@ -62,7 +69,8 @@ const USAGE = `usage: bun bench/load.ts [options]
   --mem-keys N          key space for the memory fill (default 1000000,
                         --quick 100000); the fill sends 3*N SETs
   --server-cmd "<cmd>"  benchmark this command line instead of ./atomic_server
-                        ("--port P --bind 127.0.0.1" is appended)
+                        ("--port P --bind 127.0.0.1 --dir TMP --appendonly no"
+                        is appended)
   --no-build            do not run \`bun run build\` when ./atomic_server is missing
   --json FILE           also write the results as JSON to FILE
   --skip-throughput     only run the memory phase
@@ -156,16 +164,16 @@ function fillArgs(port: number | string): string[] {
   ];
 }
 
-function oursArgv(port: number): string[] {
+function oursArgv(port: number | string, dir: string): string[] {
   const base = serverCmd !== undefined ? splitCommandLine(serverCmd) : ["./atomic_server"];
   if (base.length === 0) fail("--server-cmd is empty");
-  return [...base, "--port", String(port), "--bind", HOST];
+  return [...base, "--port", String(port), "--bind", HOST, "--dir", dir, "--appendonly", "no"];
 }
 
-function redisArgv(port: number): string[] {
+function redisArgv(port: number | string, dir: string): string[] {
   return [
     "redis-server", "--port", String(port), "--bind", HOST,
-    "--save", "", "--appendonly", "no", "--daemonize", "no",
+    "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no",
   ];
 }
 
@@ -182,19 +190,22 @@ const log = (msg: string) => console.error(`[bench:load ${new Date().toISOString
 interface Pair {
   [OURS]: ManagedServer;
   [REDIS]: ManagedServer;
+  dirs: string[];
 }
 
 async function startPair(): Promise<Pair> {
   const [p1, p2] = freePorts(2);
-  const ours = startServer(OURS, oursArgv(p1!), p1!, ROOT);
-  const redis = startServer(REDIS, redisArgv(p2!), p2!, ROOT);
+  const dirs = [makeTempDir("atomickv-load-"), makeTempDir("redis-load-")];
+  const ours = startServer(OURS, oursArgv(p1!, dirs[0]!), p1!, ROOT);
+  const redis = startServer(REDIS, redisArgv(p2!, dirs[1]!), p2!, ROOT);
   await Promise.all([waitForPing(ours, 60_000), waitForPing(redis, 30_000)]);
   log(`started ${OURS} (pid ${ours.proc.pid}, port ${ours.port}) and ${REDIS} (pid ${redis.proc.pid}, port ${redis.port})`);
-  return { [OURS]: ours, [REDIS]: redis };
+  return { [OURS]: ours, [REDIS]: redis, dirs };
 }
 
 async function stopPair(pair: Pair): Promise<void> {
   await Promise.all([stopProcess(pair[OURS].proc), stopProcess(pair[REDIS].proc)]);
+  for (const dir of pair.dirs) removeTempDir(dir);
 }
 
 const warned = new Set<string>();
@@ -475,8 +486,8 @@ function report(
   }
   out.push("");
   out.push("commands:");
-  out.push(`  ${OURS}:  ${shellQuote(oursArgv(0)).replace(/--port 0/, "--port P1")}${serverCmd === undefined ? "   (built with `bun run build`)" : ""}`);
-  out.push(`  ${REDIS}:     ${shellQuote(redisArgv(0)).replace(/--port 0/, "--port P2")}`);
+  out.push(`  ${OURS}:  ${shellQuote(oursArgv("P1", "TMP1"))}${serverCmd === undefined ? "   (built with `bun run build`)" : ""}`);
+  out.push(`  ${REDIS}:     ${shellQuote(redisArgv("P2", "TMP2"))}`);
   if (throughput) {
     for (const p of PIPELINES) out.push(`  throughput: ${shellQuote(throughputArgs("PORT", p))}   (x${rounds} per server, alternating, FLUSHALL before each)`);
   }
@@ -502,7 +513,7 @@ async function main(): Promise<void> {
   await ensureRedisTools(log);
   if (serverCmd === undefined) await ensureServerBinary(ROOT, !opts["no-build"], log);
   const env = await benchEnvironment();
-  log(`redis-server ${env.redisServerVersion}, nproc ${env.nproc}; ours: ${shellQuote(oursArgv(0)).replace(/--port 0/, "--port P")}`);
+  log(`redis-server ${env.redisServerVersion}, nproc ${env.nproc}; ours: ${shellQuote(oursArgv("P", "TMP"))}`);
 
   const throughput = doThroughput ? await throughputPhase() : null;
   const memory = doMemory ? await memoryPhase() : null;
@@ -532,8 +543,8 @@ async function main(): Promise<void> {
         memKeys,
         memRequests: MEM_REQUESTS,
         memValueSize: MEM_VALUE_SIZE,
-        serverCmd: shellQuote(oursArgv(0)).replace(/--port 0/, "--port PORT"),
-        redisCmd: shellQuote(redisArgv(0)).replace(/--port 0/, "--port PORT"),
+        serverCmd: shellQuote(oursArgv("PORT", "TMP")),
+        redisCmd: shellQuote(redisArgv("PORT", "TMP")),
       },
       throughput,
       memory,

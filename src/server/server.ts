@@ -41,10 +41,11 @@ export function freshStats(): ServerStats {
  *
  * Per read: parse every complete request in the chunk, run each against the
  * keyspace, encode all replies into one shared buffer, and write it to the
- * socket once. A client whose commands changed data is held instead: its
- * replies wait until the end of the event-loop turn, when the AOF records
- * of every write in the turn go to the file in one write (and, under
- * appendfsync always, one fsync), and only then are they sent.
+ * socket once. Once a command of the turn changed data, replies are held
+ * instead: they wait until the end of the event-loop turn, when the AOF
+ * records of every write in the turn go to the file in one write (and,
+ * under appendfsync always, one fsync), and only then are they sent. As in
+ * Redis, no client sees a change before it is logged.
  */
 export class Server implements ServerState {
   readonly db = new Keyspace();
@@ -66,8 +67,6 @@ export class Server implements ServerState {
   private stopping = false;
   private commandsAtLastCron = 0;
   private inputAtLastCollection = 0;
-  /** Whether the client being read from logged a change in this read. */
-  private clientLogged = false;
   /** Clients whose replies wait for this turn's AOF commit. */
   private held: Client[] = [];
   private commitScheduled = false;
@@ -79,10 +78,8 @@ export class Server implements ServerState {
   ) {
     this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this, effect: null };
     this.persistence = new Persistence(config, this.db, log);
-    // Expiry and eviction happen inside other commands and in the cron; their DELs need no reply held.
-    this.db.onRemoved = (key) => {
-      if (this.persistence.propagate(["DEL", key])) this.scheduleCommit();
-    };
+    // Expiry and eviction happen inside other commands and in the cron.
+    this.db.onRemoved = (key) => this.propagate(["DEL", key]);
     this.applyConfig();
     config.onChange((name) => this.onConfigChange(name));
     // Requests name commands in either case; both spellings parse without allocating.
@@ -188,11 +185,9 @@ export class Server implements ServerState {
     return this.persistence.writeError;
   }
 
-  /** A command's change: logged, and the client's replies wait for it to be written. */
+  /** A command's change: logged, and replies wait for it to be written. */
   propagate(argv: readonly string[]): void {
-    if (!this.persistence.propagate(argv)) return;
-    this.clientLogged = true;
-    this.scheduleCommit();
+    if (this.persistence.propagate(argv)) this.scheduleCommit();
   }
 
   resetStats(): void {
@@ -235,7 +230,6 @@ export class Server implements ServerState {
     this.db.now = now;
     this.stats.netInputBytes += chunk.length;
     this.context.client = client;
-    this.clientLogged = false;
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError);
     } catch (err) {
@@ -272,7 +266,10 @@ export class Server implements ServerState {
 
   private flush(client: Client): void {
     if (this.out.length === 0) return;
-    if (this.clientLogged && !client.held) {
+    // Replies wait while this turn's records are unwritten: the writer's,
+    // and also any reader's, which could show a change not yet logged.
+    // While the disk refuses writes, writes are refused and reads go on.
+    if (this.commitScheduled && !client.held && this.persistence.aof.writeError === null) {
       client.held = true;
       this.held.push(client);
     }

@@ -79,6 +79,14 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   throw new Error(`server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }
 
+const running = new Set<Subprocess>();
+
+/** Kills servers that tests started and did not stop (a failed assertion skips the stop). */
+export function killLeftoverServers(): void {
+  for (const proc of running) proc.kill("SIGKILL");
+  running.clear();
+}
+
 /** A fresh data directory; the caller removes it. */
 export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), "atomickv-test-"));
@@ -102,6 +110,8 @@ export async function startServer(
     stdout: "pipe",
     stderr: "pipe",
   });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
   (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) stderr += decoder.decode(chunk);

@@ -337,19 +337,21 @@ describe("loading", () => {
           if (client === null) await Bun.sleep(5);
         }
         expect(client).not.toBeNull();
-        client!.write(resp("PING"));
-        expect((await client!.lines(1))[0]).toBe("-LOADING Redis is loading the dataset in memory");
-        client!.write(resp("INFO", "persistence"));
-        await client!.waitFor((r) => r.includes("loading:1"));
-        let reply = "";
-        while (!reply.startsWith("+PONG")) {
-          await Bun.sleep(50);
-          client!.write(resp("PING"));
-          reply = (await client!.waitFor((r) => r.includes("PONG") || r.endsWith("memory\r\n"))).split("\r\n").at(-2) ?? "";
-        }
-        client!.write(resp("DBSIZE"));
-        await client!.waitFor((r) => r.includes(":250000\r\n"));
-        client!.close();
+        const c = client!;
+        const ping = async () => {
+          c.write(resp("PING"));
+          return (await c.lines(1, 15_000))[0]!;
+        };
+        expect(await ping()).toBe("-LOADING Redis is loading the dataset in memory");
+        c.write(resp("INFO", "persistence"));
+        const header = (await c.lines(1))[0]!;
+        const info = await c.bytes(Number(header.slice(1)) + 2);
+        expect(info).toContain("loading:1");
+        expect(info).toContain("aof_enabled:1");
+        while ((await ping()) !== "+PONG") await Bun.sleep(20);
+        c.write(resp("DBSIZE"));
+        expect((await c.lines(1))[0]).toBe(":250000");
+        c.close();
       } finally {
         proc.kill("SIGTERM");
         await proc.exited;

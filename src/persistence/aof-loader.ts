@@ -4,9 +4,9 @@ import { AofFormatError, AofReader, type RecordSink } from "./aof-reader.ts";
 
 /** Read size: each chunk is parsed and replayed in one event-loop turn, so this bounds a -LOADING reply's wait. */
 const CHUNK_BYTES = 1024 * 1024;
-/** Files at least this big get progress lines. */
+/** Files at least this big get a progress line at every tenth of the file. */
 const PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
-const PROGRESS_EVERY_MS = 1000;
+const PROGRESS_STEPS = 10;
 
 export interface LoadResult {
   records: number;
@@ -47,7 +47,7 @@ export async function readAof(path: string, sink: RecordSink, log: Logger | null
   const size = file.size;
   const reader = new AofReader();
   const started = performance.now();
-  let lastProgress = started;
+  let lastStep = 0;
   for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
     const chunk = Buffer.from(await file.slice(offset, Math.min(size, offset + CHUNK_BYTES)).arrayBuffer());
     try {
@@ -59,10 +59,11 @@ export async function readAof(path: string, sink: RecordSink, log: Logger | null
       }
       throw new AofCorruptError(path, err.recordOffset, err.offset, err.problem);
     }
-    const now = performance.now();
-    if (log !== null && size >= PROGRESS_MIN_BYTES && now - lastProgress >= PROGRESS_EVERY_MS) {
-      lastProgress = now;
-      log.notice(progressLine(offset + chunk.length, size, reader.records, now - started));
+    const done = offset + chunk.length;
+    const step = Math.floor((done * PROGRESS_STEPS) / size);
+    if (log !== null && size >= PROGRESS_MIN_BYTES && step > lastStep && done < size) {
+      lastStep = step;
+      log.notice(progressLine(done, size, reader.records, performance.now() - started));
     }
   }
   return finish(reader.records, size, reader.tornAt, "the file ends inside it", started);

@@ -91,11 +91,13 @@ async function onlyZerosFrom(file: ReturnType<typeof Bun.file>, from: number, si
   return true;
 }
 
-/** The command a record runs; AofFormatError when no command of that name and arity exists. */
+/** The command a record runs; AofFormatError when no write command of that name and arity exists. */
 export function commandForRecord(argv: string[], offset: number): Command {
   const command = lookupCommand(argv[0]!);
   if (command === undefined) throw new AofFormatError(offset, offset, `unknown command '${argv[0]!.slice(0, 64)}'`);
   const { arity, name } = command.spec;
+  // Only changes are logged; anything else (SHUTDOWN, CONFIG…) in the file did not come from a server.
+  if (!command.write && name !== "select") throw new AofFormatError(offset, offset, `'${name}' is not a write command`);
   if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
     throw new AofFormatError(offset, offset, `wrong number of arguments (${argv.length - 1}) for '${name}'`);
   }

@@ -120,7 +120,8 @@ export class Persistence implements PersistenceState {
         this.db.expiryPaused = false;
       }
     }
-    this.aof.open(this.path);
+    // CONFIG SET appendonly no may have come while loading.
+    if (this.enabled && !this.rewriteScheduled) this.aof.open(this.path);
   }
 
   /** A crash during a rewrite leaves its temp file; the AOF itself is whole, so the temp file is only garbage. */
@@ -235,7 +236,8 @@ export class Persistence implements PersistenceState {
     this.rewriteScheduled = false;
     if (on) {
       this.enabled = true;
-      this.startRewrite("appendonly switched on");
+      if (this.loading) this.rewriteScheduled = true;
+      else this.startRewrite("appendonly switched on");
     } else {
       if (!this.aof.close()) this.log.warning(`appendonly switched off, but the AOF could not be flushed: ${this.aof.writeError}`);
       this.aof.writeError = null;

@@ -302,6 +302,16 @@ describe("damaged files", () => {
     });
   });
 
+  test("a command that is not a write (SHUTDOWN, CONFIG…) is not replayed: the file did not come from a server", async () => {
+    await withDir(async (dir) => {
+      const good = aofRecords(["SET", "a", "1"]);
+      writeFileSync(join(dir, "appendonly.aof"), Buffer.concat([good, aofRecords(["CONFIG", "SET", "dir", "/"])]));
+      const run = await runToExit(["--port", String(await freePort()), "--bind", "127.0.0.1", "--dir", dir]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`'config' is not a write command at offset ${good.length}`);
+    });
+  });
+
   test("--check-aof on a good file and on a torn one", async () => {
     await withDir(async (dir) => {
       const path = join(dir, "x.aof");

@@ -38,9 +38,10 @@ export class AofCorruptError extends Error {
  * replay; it is reported like a format error at that record.
  *
  * A record cut off by the end of the file is a torn tail (a crash while
- * writing): reported, not fatal. So is a tail of NUL bytes, which some
- * filesystems leave after a power loss when the size was updated but the
- * data was not. Anything else malformed is corruption: AofCorruptError.
+ * writing): reported, not fatal. So is a record that turns into NUL bytes
+ * up to the end of the file, which some filesystems leave after a power
+ * loss when the size was updated but the data was not. Anything else
+ * malformed is corruption: AofCorruptError.
  */
 export async function readAof(path: string, sink: RecordSink, log: Logger | null): Promise<LoadResult> {
   const file = Bun.file(path);
@@ -54,8 +55,10 @@ export async function readAof(path: string, sink: RecordSink, log: Logger | null
       reader.feed(chunk, sink);
     } catch (err) {
       if (!(err instanceof AofFormatError)) throw err;
-      if (await onlyZerosFrom(file, err.recordOffset, size)) {
-        return finish(reader.records, size, err.recordOffset, "only NUL bytes follow it", started);
+      // The file ends in NUL bytes that begin inside the bad record (a header is at most 22 bytes).
+      const zeros = await trailingZerosStart(file, err.recordOffset, size);
+      if (zeros < size && zeros <= err.offset + 22) {
+        return finish(reader.records, size, err.recordOffset, "NUL bytes fill the rest of the file", started);
       }
       throw new AofCorruptError(path, err.recordOffset, err.offset, err.problem);
     }
@@ -83,12 +86,16 @@ function progressLine(done: number, total: number, records: number, ms: number):
   );
 }
 
-async function onlyZerosFrom(file: ReturnType<typeof Bun.file>, from: number, size: number): Promise<boolean> {
-  for (let offset = from; offset < size; offset += CHUNK_BYTES) {
-    const bytes = new Uint8Array(await file.slice(offset, Math.min(size, offset + CHUNK_BYTES)).arrayBuffer());
-    if (bytes.some((b) => b !== 0)) return false;
+/** Where the run of NUL bytes that ends the file begins (not before `from`); `size` when the last byte is not NUL. */
+async function trailingZerosStart(file: ReturnType<typeof Bun.file>, from: number, size: number): Promise<number> {
+  let end = size;
+  while (end > from) {
+    const start = Math.max(from, end - CHUNK_BYTES);
+    const bytes = new Uint8Array(await file.slice(start, end).arrayBuffer());
+    for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return start + i + 1;
+    end = start;
   }
-  return true;
+  return from;
 }
 
 /** The command a record runs; AofFormatError when no write command of that name and arity exists. */

@@ -33,19 +33,28 @@ const MAX_ARGS = 1024 * 1024;
 const MAX_BULK = 512 * 1024 * 1024;
 
 export class AofReader {
-  /** Bytes not yet consumed: the start of an incomplete record, in pieces. */
+  /** Bytes not yet consumed, in pieces: the rest of a record cut by a chunk's end. */
   private carry: Buffer[] = [];
   private carryLength = 0;
-  /** Bytes of carry needed before parsing can progress. */
+  /** Bytes of carry needed before parsing can progress (a bulk of known length). */
   private needed = 0;
-  /** File offset of carry's first byte (the incomplete record's start). */
+  /** File offset of carry's first byte. */
   private carryOffset = 0;
+
+  // The record being parsed, resumed where the previous chunk ended, so a
+  // record of many arguments is not re-assembled and re-parsed per chunk.
+  private argv: string[] | null = null;
+  private argsLeft = 0;
+  private bulkLength = -1;
+  private recordOffset = 0;
+
   /** Complete records seen so far, and where the last one ended. */
   records = 0;
   validEnd = 0;
 
   /** Offset where an incomplete record starts, or -1 when every byte fed formed whole records. */
   get tornAt(): number {
+    if (this.argv !== null) return this.recordOffset;
     return this.carryLength > 0 ? this.carryOffset : -1;
   }
 
@@ -54,7 +63,6 @@ export class AofReader {
     let buf: Buffer;
     if (this.carryLength === 0) {
       buf = chunk;
-      this.carryOffset = this.validEnd;
     } else if (this.carryLength + chunk.length < this.needed) {
       this.carry.push(chunk);
       this.carryLength += chunk.length;
@@ -68,62 +76,59 @@ export class AofReader {
     this.needed = 0;
 
     const base = this.carryOffset; // file offset of buf[0]
+    const fail = (at: number, problem: string): never => {
+      throw new AofFormatError(this.recordOffset, base + at, problem);
+    };
     let pos = 0;
     while (pos < buf.length) {
-      const start = pos;
-      const parsed = this.parseRecord(buf, pos, base);
-      if (parsed === null) break;
-      pos = parsed.end;
+      if (this.argv === null) {
+        this.recordOffset = base + pos;
+        if (buf[pos] !== 42 /* '*' */) fail(pos, `expected '*' (a RESP array), found ${describeByte(buf[pos])}`);
+        const countEnd = lineEnd(buf, pos + 1);
+        if (countEnd === -1) break;
+        if (countEnd === -2) fail(pos, "array header is not a number followed by CRLF");
+        const count = parseLength(buf, pos + 1, countEnd);
+        if (count === null || count < 1 || count > MAX_ARGS) fail(pos, `invalid array length '${buf.latin1Slice(pos + 1, countEnd)}'`);
+        this.argv = [];
+        this.argsLeft = count!;
+        pos = countEnd + 2;
+      }
+      while (this.argsLeft > 0) {
+        if (this.bulkLength < 0) {
+          if (pos >= buf.length) break;
+          if (buf[pos] !== 36 /* '$' */) fail(pos, `expected '$' (a bulk string), found ${describeByte(buf[pos])}`);
+          const lenEnd = lineEnd(buf, pos + 1);
+          if (lenEnd === -1) break;
+          if (lenEnd === -2) fail(pos, "bulk header is not a number followed by CRLF");
+          const length = parseLength(buf, pos + 1, lenEnd);
+          if (length === null || length < 0 || length > MAX_BULK) fail(pos, `invalid bulk length '${buf.latin1Slice(pos + 1, lenEnd)}'`);
+          this.bulkLength = length!;
+          pos = lenEnd + 2;
+        }
+        const dataEnd = pos + this.bulkLength;
+        if (dataEnd + 2 > buf.length) {
+          this.needed = dataEnd + 2 - pos; // wait for the whole bulk instead of re-joining per chunk
+          break;
+        }
+        if (buf[dataEnd] !== CR) fail(dataEnd, `expected CRLF after a ${this.bulkLength}-byte bulk string, found ${describeByte(buf[dataEnd])}`);
+        if (buf[dataEnd + 1] !== LF) fail(dataEnd + 1, `expected LF after CR, found ${describeByte(buf[dataEnd + 1])}`);
+        this.argv!.push(buf.latin1Slice(pos, dataEnd));
+        pos = dataEnd + 2;
+        this.bulkLength = -1;
+        this.argsLeft--;
+      }
+      if (this.argsLeft > 0) break;
+      const argv = this.argv!;
+      this.argv = null;
       this.records++;
       this.validEnd = base + pos;
-      sink(parsed.argv, base + start);
+      sink(argv, this.recordOffset);
     }
     if (pos < buf.length) {
       this.carry = [buf.subarray(pos)];
       this.carryLength = buf.length - pos;
-      this.carryOffset = base + pos;
     }
-  }
-
-  /** One record at `pos`, or null when the buffer ends inside it (setting `needed`). */
-  private parseRecord(buf: Buffer, pos: number, base: number): { argv: string[]; end: number } | null {
-    const recordOffset = base + pos;
-    const fail = (at: number, problem: string): never => {
-      throw new AofFormatError(recordOffset, base + at, problem);
-    };
-    if (buf[pos] !== 42 /* '*' */) fail(pos, `expected '*' (a RESP array), found ${describeByte(buf[pos]!)}`);
-    const countEnd = lineEnd(buf, pos + 1);
-    if (countEnd === -1) return this.short(0);
-    if (countEnd === -2) fail(pos, "array header is not a number followed by CRLF");
-    const count = parseLength(buf, pos + 1, countEnd);
-    if (count === null || count < 1 || count > MAX_ARGS) fail(pos, `invalid array length '${buf.latin1Slice(pos + 1, countEnd)}'`);
-    let p = countEnd + 2;
-    const argv: string[] = [];
-    for (let i = 0; i < count!; i++) {
-      if (p >= buf.length) return this.short(0);
-      if (buf[p] !== 36 /* '$' */) fail(p, `expected '$' (a bulk string), found ${describeByte(buf[p]!)}`);
-      const lenEnd = lineEnd(buf, p + 1);
-      if (lenEnd === -1) return this.short(0);
-      if (lenEnd === -2) fail(p, "bulk header is not a number followed by CRLF");
-      const length = parseLength(buf, p + 1, lenEnd);
-      if (length === null || length < 0 || length > MAX_BULK) fail(p, `invalid bulk length '${buf.latin1Slice(p + 1, lenEnd)}'`);
-      const dataStart = lenEnd + 2;
-      const dataEnd = dataStart + length!;
-      if (dataEnd + 2 > buf.length) {
-        // Remaining bytes known: wait for them instead of re-parsing per chunk.
-        return this.short(dataEnd + 2 - pos);
-      }
-      if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF) fail(dataEnd, `expected CRLF after a ${length}-byte bulk string, found ${describeByte(buf[dataEnd]!)}`);
-      argv.push(buf.latin1Slice(dataStart, dataEnd));
-      p = dataEnd + 2;
-    }
-    return { argv, end: p };
-  }
-
-  /** The record is cut off by the end of the buffer; `needed` is how long it is when known. */
-  private short(needed: number): null {
-    this.needed = needed;
-    return null;
+    this.carryOffset = base + pos;
   }
 }
 

@@ -246,6 +246,20 @@ describe("readAof: torn tails are reported, not fatal", () => {
     }
   });
 
+  // A power loss can persist a record's first block but not the next one, which reads as zeros.
+  test("a record that turns into NUL bytes up to the end is torn at the record's start", async () => {
+    const { text, expected } = records(3);
+    const partial = record("SET", "k", "x".repeat(100));
+    for (const cut of [1, 3, 8, 20, 40]) {
+      const path = aofFile(Buffer.concat([bytes(text), bytes(partial.slice(0, cut)), Buffer.alloc(4096)]));
+      const { seen, result } = await load(path);
+      expect(seen).toEqual(expected);
+      expect(result.tornAt).toBe(text.length);
+      expect(result.tornReason).toContain("NUL");
+      rmSync(path);
+    }
+  });
+
   test("a file of nothing but NUL bytes is torn at 0", async () => {
     const { seen, result } = await load(aofFile(Buffer.alloc(1000)));
     expect(seen).toEqual([]);

@@ -554,6 +554,8 @@ interface RewriteResult {
   aofBytesAfter: number;
   during: PingStats;
   before: PingStats;
+  /** When the worst PING during the rewrite was sent, ms after BGREWRITEAOF (tells a start, middle or end stall apart). */
+  worstAtMs: number;
   /** The PING waits themselves, pooled across rounds for the report (left out of the JSON). */
   duringWaits: number[];
   beforeWaits: number[];
@@ -598,11 +600,19 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
     const stats = parseInfo(String(await watcher.command(["INFO", "stats"])));
     const duringWaits: number[] = [];
     const beforeWaits: number[] = [];
+    let worstAtMs = Number.NaN;
+    let worst = -1;
     for (let i = 0; i < waits.length; i++) {
       const t0 = startedAt[i]!;
       const t1 = t0 + waits[i]!;
       if (t1 <= started) beforeWaits.push(waits[i]!);
-      else if (t0 < finished) duringWaits.push(waits[i]!);
+      else if (t0 < finished) {
+        duringWaits.push(waits[i]!);
+        if (waits[i]! > worst) {
+          worst = waits[i]!;
+          worstAtMs = t0 - started;
+        }
+      }
     }
     const rewriteSeconds = Number(fields.get("aof_last_rewrite_time_sec"));
     const forkUsec = Number(stats.get("latest_fork_usec"));
@@ -619,6 +629,7 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
       during: pingStats(duringWaits),
       duringWaits,
       before: pingStats(beforeWaits),
+      worstAtMs,
       beforeWaits,
       pingErrors,
     };
@@ -630,7 +641,7 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
         `${result.logMs !== null ? ` (log ${result.logMs} ms, ${result.logKeys} keys)` : ""}` +
         `${result.latestForkUsec !== null ? ` fork ${result.latestForkUsec} us` : ""}; ` +
         `${result.during.count} PINGs during it: p50 ${result.during.p50Ms.toFixed(2)} ms, p99 ${result.during.p99Ms.toFixed(2)} ms, ` +
-        `max ${result.during.maxMs.toFixed(2)} ms, ${result.during.overGoal} over ${PING_GOAL_MS} ms (before: max ${result.before.maxMs.toFixed(2)} ms)` +
+        `max ${result.during.maxMs.toFixed(2)} ms (sent at +${result.worstAtMs.toFixed(0)} ms), ${result.during.overGoal} over ${PING_GOAL_MS} ms (before: max ${result.before.maxMs.toFixed(2)} ms)` +
         `${result.error ? `  ERROR: ${result.error}` : ""}`,
     );
     return result;
@@ -805,13 +816,13 @@ function report(
     for (const k of SERVERS) {
       out.push(`  ${k.padEnd(8)} ${loads.filter((r) => r.server === k).map((r) => `${fmtInt(r.pongMs)} / ${fmt3(r.logSeconds)} / ${r.dbsize}`).join(";  ")}`);
     }
-    out.push("per rewrite: wall ms / server's figure / PING p99 ms / PING worst ms / PINGs");
+    out.push("per rewrite: wall ms / server's figure / PING p99 ms / PING worst ms (sent at +ms) / PINGs");
     for (const k of SERVERS) {
       out.push(
         `  ${k.padEnd(8)} ` +
           rewrites
             .filter((r) => r.server === k)
-            .map((r) => `${fmtInt(r.wallMs)} / ${k === OURS ? `${fmtInt(r.logMs)} ms` : `${fmtInt(r.infoRewriteSeconds)} s`} / ${fmt2(r.during.p99Ms)} / ${fmt2(r.during.maxMs)} / ${r.during.count}`)
+            .map((r) => `${fmtInt(r.wallMs)} / ${k === OURS ? `${fmtInt(r.logMs)} ms` : `${fmtInt(r.infoRewriteSeconds)} s`} / ${fmt2(r.during.p99Ms)} / ${fmt2(r.during.maxMs)} (+${fmtInt(r.worstAtMs)}) / ${r.during.count}`)
             .join(";  "),
       );
     }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { close, closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { FsyncPolicy } from "../config/options.ts";
 import { OutputBuffer } from "../protocol/reply.ts";
 import type { Logger } from "../util/log.ts";
@@ -62,7 +62,10 @@ export class AppendOnlyFile {
 
   /** Continues appending to another descriptor (a rewrite's new file, now renamed into place). */
   attach(fd: number, size: number): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    // The old descriptor may be the last reference to a replaced file: closing
+    // it frees all its blocks, which took 52 ms on the event loop for a 70 MB
+    // AOF. Redis closes it on a background thread; so does this.
+    if (this.fd >= 0) close(this.fd, () => {});
     this.fd = fd;
     this.size = size;
     this.unsynced = 0;

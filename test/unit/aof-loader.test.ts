@@ -9,7 +9,7 @@ import { Logger } from "../../src/util/log.ts";
 
 /**
  * Loading an AOF from disk, as the server does at startup and as
- * `--check-aof [--fix]` does: files read in 1 MiB chunks, torn tails
+ * `--check-aof [--fix]` does: files read in 256 KiB chunks (so 1 MiB is a chunk boundary too), torn tails
  * (cut off, or followed only by NUL bytes) told apart from corruption, and
  * the repair that keeps a backup and cuts at the last whole record.
  */

@@ -8,7 +8,7 @@ import { describeError } from "./errors.ts";
  * The append-only file as the server writes it: each write command's effect
  * is encoded as a RESP record into a buffer, and the buffer is written to
  * the file once per event-loop turn, before any reply of that turn goes out
- * (the server holds those replies until `commit` says so). A process crash
+ * (server/reply-gate.ts holds those replies until then). A process crash
  * therefore never loses an acknowledged write; the fsync policy decides what
  * a power loss can cost.
  *
@@ -76,20 +76,16 @@ export class AppendOnlyFile {
     encodeRecord(this.pending, argv);
   }
 
-  /**
-   * Ends an event-loop turn: writes what was logged and, under `always`,
-   * fsyncs it. Returns true when the turn's writes may be acknowledged.
-   * False while the disk refuses them (see writeError; the server calls
-   * this again from its cron until it succeeds) or the file is not open yet
-   * (appendonly was just switched on and its first rewrite runs).
-   */
-  commit(): boolean {
-    const ok = this.write() && (this.policy !== "always" || this.unsynced === 0 || this.fsyncNow());
-    if (ok && this.writeError !== null) {
-      this.log.warning("AOF write error looks solved, writes are accepted again.");
-      this.writeError = null;
-    }
-    return ok;
+  /** Bytes written but not yet fsynced. */
+  get unsyncedBytes(): number {
+    return this.unsynced;
+  }
+
+  /** A write (and under `always`, its fsync) succeeded: writes are accepted again. */
+  markHealthy(): void {
+    if (this.writeError === null) return;
+    this.log.warning("AOF write error looks solved, writes are accepted again.");
+    this.writeError = null;
   }
 
   /** Writes buffered records to the file; false if some could not be written. */
@@ -154,29 +150,34 @@ export class AppendOnlyFile {
     return true;
   }
 
-  /**
-   * Called by the server cron: the `everysec` fsync, run on a worker thread
-   * so the event loop never waits for the disk.
-   */
+  /** Called by the server cron: the `everysec` fsync. */
   tick(now: number): void {
     if (this.policy === "everysec" && this.unsynced > 0 && !this.fsyncInFlight && now - this.lastFsyncAt >= 1000) {
-      this.fsyncInBackground();
+      this.syncInBackground(() => {});
     }
   }
 
-  private fsyncInBackground(): void {
+  /**
+   * fsyncs what was written so far on a worker thread, so the event loop
+   * never waits for the disk; `done(ok)` runs when it finished.
+   */
+  syncInBackground(done: (ok: boolean) => void): void {
     const fd = this.fd;
     this.fsyncInFlight = true;
     this.unsynced = 0;
     this.lastFsyncAt = Date.now();
     fsync(fd, (err) => {
       this.fsyncInFlight = false;
+      // A rewrite that replaced the file meanwhile fsynced everything this covered.
       if (err && fd === this.fd) {
         const reason = describeError(err);
-        this.log.warning(`Error fsyncing the AOF file in the background: ${reason}`);
+        if (this.writeError === null) this.log.warning(`Error fsyncing the AOF file: ${reason}`);
         this.writeError = reason;
         this.unsynced = Math.max(this.unsynced, 1); // fsync again once the disk recovers
+        done(false);
+        return;
       }
+      done(true);
     });
   }
 

@@ -14,11 +14,10 @@ const REWRITE_RETRY_MIN_MS = 60_000;
 const REWRITE_RETRY_MAX_MS = 3_600_000;
 
 /**
- * Everything about durability in one place: loading the AOF at startup,
- * logging changes, committing them at the end of each event-loop turn,
- * the fsync schedule, rewrites (BGREWRITEAOF and automatic), and turning
- * appendonly on and off at runtime. The server decides when replies may go
- * out by asking `commit`.
+ * Everything about the AOF's life in one place: loading it at startup,
+ * logging changes, the everysec fsync schedule, rewrites (BGREWRITEAOF and
+ * automatic), and turning appendonly on and off at runtime. When replies
+ * may go out is server/reply-gate.ts's business.
  */
 export class Persistence implements PersistenceState {
   readonly aof: AppendOnlyFile;
@@ -134,18 +133,13 @@ export class Persistence implements PersistenceState {
     }
   }
 
-  // ---- Logging and committing ----------------------------------------------
+  // ---- Logging ---------------------------------------------------------------
 
   /** Logs a change. Returns whether it was logged (appendonly on, not loading). */
   propagate(argv: readonly string[]): boolean {
     if (!this.enabled || this.loading) return false;
     this.aof.append(argv);
     return true;
-  }
-
-  /** Ends an event-loop turn that logged changes; true when its replies may go out. */
-  commit(): boolean {
-    return this.aof.commit();
   }
 
   /** Called by the server cron: the fsync schedule and automatic rewrites. */

@@ -11,6 +11,7 @@ import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
 import { Client } from "./client.ts";
+import { ReplyGate } from "./reply-gate.ts";
 
 /** Replies are flushed to the socket once this much is buffered mid-pipeline. */
 const FLUSH_THRESHOLD = 256 * 1024;
@@ -67,9 +68,7 @@ export class Server implements ServerState {
   private stopping = false;
   private commandsAtLastCron = 0;
   private inputAtLastCollection = 0;
-  /** Clients whose replies wait for this turn's AOF commit. */
-  private held: Client[] = [];
-  private commitScheduled = false;
+  private readonly gate: ReplyGate;
 
   constructor(
     readonly config: Config,
@@ -78,6 +77,7 @@ export class Server implements ServerState {
   ) {
     this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this, effect: null };
     this.persistence = new Persistence(config, this.db, log);
+    this.gate = new ReplyGate(this.persistence.aof, (client) => this.released(client));
     // Expiry and eviction happen inside other commands and in the cron.
     this.db.onRemoved = (key) => this.propagate(["DEL", key]);
     this.applyConfig();
@@ -164,9 +164,10 @@ export class Server implements ServerState {
     this.stopListeners();
     if (this.cron) clearInterval(this.cron);
     // Replies already computed go out once their writes are in the AOF.
-    this.commit();
-    for (const client of this.clientsById.values()) this.closeClient(client);
+    this.gate.commit();
     const saved = this.persistence.close();
+    if (saved) this.gate.releaseEverything();
+    for (const client of this.clientsById.values()) this.closeClient(client);
     if (saved && this.persistence.enabled) this.log.notice("The AOF was flushed and fsynced.");
     this.log.notice("AtomicKV is now ready to exit, bye bye...");
     // Let the closing sockets flush before the process goes.
@@ -187,7 +188,7 @@ export class Server implements ServerState {
 
   /** A command's change: logged, and replies wait for it to be written. */
   propagate(argv: readonly string[]): void {
-    if (this.persistence.propagate(argv)) this.scheduleCommit();
+    if (this.persistence.propagate(argv)) this.gate.schedule();
   }
 
   resetStats(): void {
@@ -225,6 +226,10 @@ export class Server implements ServerState {
 
   private onData(client: Client, chunk: Buffer): void {
     if (client.closed || client.closeAfterReply) return;
+    if (client.waitingForDisk) {
+      client.setAside.push(Buffer.from(chunk)); // the runtime may reuse the read buffer
+      return;
+    }
     const now = Date.now();
     client.lastInteraction = now;
     this.db.now = now;
@@ -266,46 +271,21 @@ export class Server implements ServerState {
 
   private flush(client: Client): void {
     if (this.out.length === 0) return;
-    // Replies wait while this turn's records are unwritten: the writer's,
-    // and also any reader's, which could show a change not yet logged.
-    // While the disk refuses writes, writes are refused and reads go on.
-    if (this.commitScheduled && !client.held && this.persistence.aof.writeError === null) {
-      client.held = true;
-      this.held.push(client);
-    }
-    this.stats.netOutputBytes += this.out.length;
+    if (this.gate.closed) this.gate.hold(client);
     client.send(this.out.buf, this.out.length);
     this.out.shrink();
   }
 
-  // ---- AOF commit -----------------------------------------------------------
-
-  /** setImmediate runs after every socket callback of this loop iteration: that is the end of the turn. */
-  private scheduleCommit(): void {
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(this.endTurn);
-  }
-
-  private readonly endTurn = (): void => {
-    this.commitScheduled = false;
-    this.commit();
-  };
-
-  /**
-   * Writes the turn's AOF records (one write; under `always`, one fsync),
-   * then sends the replies held for them. If the disk refuses, they stay
-   * held and unacknowledged; the cron tries again.
-   */
-  private commit(): void {
-    if (!this.persistence.commit()) return;
-    const held = this.held;
-    if (held.length === 0) return;
-    this.held = [];
-    for (const client of held) {
-      client.held = false;
-      if (client.closed) continue;
-      if (client.drain() && client.closeAfterReply) client.socket.end();
+  /** The gate let a client's held replies go: send them, then read what it sent meanwhile. */
+  private released(client: Client): void {
+    if (client.drain() && client.closeAfterReply) client.socket.end();
+    if (this.stopping) return;
+    const input = client.setAside;
+    client.setAside = [];
+    for (const chunk of input) this.onData(client, chunk);
+    if (client.endedWhileWaiting && !client.waitingForDisk) {
+      client.endedWhileWaiting = false;
+      this.onEnd(client);
     }
   }
 
@@ -317,6 +297,10 @@ export class Server implements ServerState {
   /** The peer finished sending: close our side once its replies are out. */
   private onEnd(client: Client | undefined): void {
     if (client === undefined) return;
+    if (client.waitingForDisk) {
+      client.endedWhileWaiting = true; // its set-aside requests still get answers
+      return;
+    }
     client.closeAfterReply = true;
     if (!client.hasPendingOutput) client.socket.end();
   }
@@ -360,7 +344,7 @@ export class Server implements ServerState {
     this.cron = setInterval(() => {
       const now = Date.now();
       this.persistence.tick(now);
-      if (this.held.length > 0 || this.persistence.writeError !== null) this.commit();
+      if (this.gate.waiting) this.gate.commit();
       if (this.loading) return;
       this.db.now = now;
       this.db.activeExpireCycle(periodMs / 4);

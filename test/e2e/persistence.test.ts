@@ -479,6 +479,30 @@ describe("rewrites", () => {
   });
 });
 
+describe("appendfsync always", () => {
+  test("pipelined writes from several clients, arriving while earlier ones wait for an fsync, are answered in order and survive kill -9", async () => {
+    await withDir(async (dir) => {
+      const server = await startServer(["--appendfsync", "always"], { dir });
+      const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(server.port)));
+      // Requests keep arriving while earlier ones wait for their fsync: they are set aside, then answered in order.
+      for (let burst = 0; burst < 10; burst++) {
+        for (const [i, c] of clients.entries()) c.write(Array.from({ length: 50 }, () => resp("INCR", `counter${i}`)).join(""));
+        await Bun.sleep(2);
+      }
+      for (const c of clients) {
+        const replies = await c.lines(500, 15_000);
+        expect(replies).toEqual(Array.from({ length: 500 }, (_, n) => `:${n + 1}`));
+      }
+      await server.kill("SIGKILL");
+      const restarted = await startServer([], { dir });
+      const r = await ready(connectOnce(restarted.port));
+      expect(await r.mget("counter0", "counter1", "counter2")).toEqual(["500", "500", "500"]);
+      r.disconnect();
+      await restarted.stop();
+    });
+  });
+});
+
 describe("configuration at runtime", () => {
   test("CONFIG SET appendfsync and appendonly; INFO persistence follows", async () => {
     await withDir(async (dir) => {

@@ -1,4 +1,4 @@
-import { close, closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { close, closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { FsyncPolicy } from "../config/options.ts";
 import { OutputBuffer } from "../protocol/reply.ts";
 import type { Logger } from "../util/log.ts";
@@ -134,11 +134,11 @@ export class AppendOnlyFile {
     this.writeError = reason;
   }
 
-  /** fsync now, on the event loop (the `always` policy, shutdown, rewrite). */
+  /** fsync now, on the event loop (the `always` policy, shutdown). fdatasync, as Redis uses: the data and the file size, not the timestamps. */
   fsyncNow(): boolean {
     if (this.fd < 0) return true;
     try {
-      fsyncSync(this.fd);
+      fdatasyncSync(this.fd);
     } catch (err) {
       const reason = describeError(err);
       if (this.writeError === null) this.log.warning(`Error fsyncing the AOF file: ${reason}`);
@@ -150,34 +150,25 @@ export class AppendOnlyFile {
     return true;
   }
 
-  /** Called by the server cron: the `everysec` fsync. */
-  tick(now: number): void {
-    if (this.policy === "everysec" && this.unsynced > 0 && !this.fsyncInFlight && now - this.lastFsyncAt >= 1000) {
-      this.syncInBackground(() => {});
-    }
-  }
-
   /**
-   * fsyncs what was written so far on a worker thread, so the event loop
-   * never waits for the disk; `done(ok)` runs when it finished.
+   * Called by the server cron: the `everysec` fsync, run on a worker
+   * thread so the event loop never waits for the disk.
    */
-  syncInBackground(done: (ok: boolean) => void): void {
+  tick(now: number): void {
+    if (this.policy !== "everysec" || this.unsynced === 0 || this.fsyncInFlight || now - this.lastFsyncAt < 1000) return;
     const fd = this.fd;
     this.fsyncInFlight = true;
     this.unsynced = 0;
-    this.lastFsyncAt = Date.now();
-    fsync(fd, (err) => {
+    this.lastFsyncAt = now;
+    fdatasync(fd, (err) => {
       this.fsyncInFlight = false;
       // A rewrite that replaced the file meanwhile fsynced everything this covered.
       if (err && fd === this.fd) {
         const reason = describeError(err);
-        if (this.writeError === null) this.log.warning(`Error fsyncing the AOF file: ${reason}`);
+        if (this.writeError === null) this.log.warning(`Error fsyncing the AOF file in the background: ${reason}`);
         this.writeError = reason;
         this.unsynced = Math.max(this.unsynced, 1); // fsync again once the disk recovers
-        done(false);
-        return;
       }
-      done(true);
     });
   }
 

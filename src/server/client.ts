@@ -23,12 +23,8 @@ export class Client implements ClientState {
    * written yet (see Server.endTurn); what is sent meanwhile is queued.
    */
   held = false;
-  /** Its replies wait for an fsync (appendfsync always): input is set aside meanwhile. */
-  waitingForDisk = false;
-  /** Input received while waitingForDisk, processed when the replies go out. */
-  setAside: Buffer[] = [];
-  /** The peer half-closed while its input was set aside. */
-  endedWhileWaiting = false;
+  /** A command of this client logged a change that is not yet committed. */
+  logged = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;

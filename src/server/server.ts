@@ -79,7 +79,9 @@ export class Server implements ServerState {
     this.persistence = new Persistence(config, this.db, log);
     this.gate = new ReplyGate(this.persistence.aof, (client) => this.released(client));
     // Expiry and eviction happen inside other commands and in the cron.
-    this.db.onRemoved = (key) => this.propagate(["DEL", key]);
+    this.db.onRemoved = (key) => {
+      if (this.persistence.propagate(["DEL", key])) this.gate.schedule();
+    };
     this.applyConfig();
     config.onChange((name) => this.onConfigChange(name));
     // Requests name commands in either case; both spellings parse without allocating.
@@ -188,7 +190,9 @@ export class Server implements ServerState {
 
   /** A command's change: logged, and replies wait for it to be written. */
   propagate(argv: readonly string[]): void {
-    if (this.persistence.propagate(argv)) this.gate.schedule();
+    if (!this.persistence.propagate(argv)) return;
+    this.context.client.logged = true;
+    this.gate.schedule();
   }
 
   resetStats(): void {
@@ -226,10 +230,6 @@ export class Server implements ServerState {
 
   private onData(client: Client, chunk: Buffer): void {
     if (client.closed || client.closeAfterReply) return;
-    if (client.waitingForDisk) {
-      client.setAside.push(Buffer.from(chunk)); // the runtime may reuse the read buffer
-      return;
-    }
     const now = Date.now();
     client.lastInteraction = now;
     this.db.now = now;
@@ -276,17 +276,9 @@ export class Server implements ServerState {
     this.out.shrink();
   }
 
-  /** The gate let a client's held replies go: send them, then read what it sent meanwhile. */
+  /** The gate let a client's held replies go. */
   private released(client: Client): void {
     if (client.drain() && client.closeAfterReply) client.socket.end();
-    if (this.stopping) return;
-    const input = client.setAside;
-    client.setAside = [];
-    for (const chunk of input) this.onData(client, chunk);
-    if (client.endedWhileWaiting && !client.waitingForDisk) {
-      client.endedWhileWaiting = false;
-      this.onEnd(client);
-    }
   }
 
   private onDrain(client: Client | undefined): void {
@@ -297,10 +289,6 @@ export class Server implements ServerState {
   /** The peer finished sending: close our side once its replies are out. */
   private onEnd(client: Client | undefined): void {
     if (client === undefined) return;
-    if (client.waitingForDisk) {
-      client.endedWhileWaiting = true; // its set-aside requests still get answers
-      return;
-    }
     client.closeAfterReply = true;
     if (!client.hasPendingOutput) client.socket.end();
   }

@@ -173,7 +173,7 @@ function fsyncAsync(fd: number): Promise<void> {
 }
 
 /** Makes a rename durable: the directory entry itself must reach the disk. */
-export function syncDirectory(): void {
+function syncDirectory(): void {
   const dir = openSync(".", "r");
   try {
     fsyncSync(dir);

@@ -179,11 +179,6 @@ export class AppendOnlyFile {
     this.fd = -1;
     return ok;
   }
-
-  /** The descriptor, for the rewrite's final fsync and for tests of the file position. */
-  get descriptor(): number {
-    return this.fd;
-  }
 }
 
 /** A command as an AOF record: a RESP array of bulk strings (arguments are byte strings). */

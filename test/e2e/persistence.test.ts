@@ -503,6 +503,46 @@ describe("appendfsync always", () => {
   });
 });
 
+describe("appendfsync always, traced", () => {
+  // The order of system calls is the guarantee itself: record written, fdatasync, then the reply.
+  test("each reply is sent after its record was written and fsynced (strace)", async () => {
+    if (!Bun.which("strace")) {
+      console.warn("skipped: strace is not installed (apt-get install strace); the fsync-before-reply order was not traced");
+      return;
+    }
+    await withDir(async (dir) => {
+      const port = await freePort();
+      const trace = join(dir, "trace");
+      const proc = Bun.spawn(
+        ["strace", "-f", "-e", "trace=write,fdatasync,fsync,sendto", "-o", trace, ...serverCommand(), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendfsync", "always"],
+        { stdout: "ignore", stderr: "ignore" },
+      );
+      try {
+        await waitUntil(async () => (await RawClient.connect(port).then((c) => (c.close(), true)).catch(() => false)), 15_000, "the traced server");
+        const c = await RawClient.connect(port);
+        for (let i = 0; i < 5; i++) {
+          c.write(resp("SET", `traced${i}`, "v"));
+          expect((await c.lines(1))[0]).toBe("+OK");
+        }
+        c.write(resp("SHUTDOWN")); // strace exits with the server it traces
+        await c.waitClosed();
+        expect(await proc.exited).toBe(0);
+      } finally {
+        proc.kill("SIGKILL");
+      }
+      const lines = readFileSync(trace, "latin1").split("\n");
+      for (let i = 0; i < 5; i++) {
+        const record = lines.findIndex((l) => /\bwrite\(/.test(l) && l.includes(`traced${i}`));
+        const reply = lines.findIndex((l, n) => n > record && /sendto\(.*\+OK/.test(l));
+        const sync = lines.findIndex((l, n) => n > record && /\bf(data)?sync\(\d+\) += 0/.test(l));
+        expect(record).toBeGreaterThanOrEqual(0);
+        expect(sync).toBeGreaterThan(record);
+        expect(reply).toBeGreaterThan(sync);
+      }
+    });
+  });
+});
+
 describe("configuration at runtime", () => {
   test("CONFIG SET appendfsync and appendonly; INFO persistence follows", async () => {
     await withDir(async (dir) => {

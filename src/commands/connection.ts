@@ -39,17 +39,26 @@ function auth(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(Errors.syntax);
     return;
   }
-  if (argv.length === 2) {
+  const passwordSet = ctx.server.config.values.requirepass !== "";
+  if (argv.length === 2 && !passwordSet) {
     ctx.reply.error(
       "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
     );
     return;
   }
-  if (argv[1] !== "default") {
-    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+  const user = argv.length === 3 ? argv[1]! : "default";
+  if (!authenticate(ctx, user, argv[argv.length - 1]!)) {
+    ctx.reply.error(Errors.wrongpass);
     return;
   }
   ctx.reply.ok();
+}
+
+/** One user, `default`, as Redis without ACL files: any password when none is set. */
+function authenticate(ctx: CommandContext, user: string, password: string): boolean {
+  const ok = user === "default" && ctx.server.checkPassword(ctx.client, password);
+  if (ok) ctx.client.authenticated = true;
+  return ok;
 }
 
 /** HELLO [protover [AUTH username password] [SETNAME clientname]] */
@@ -71,8 +80,8 @@ function hello(ctx: CommandContext, argv: string[]): void {
   for (let i = 2; i < argv.length; i++) {
     const option = argv[i]!.toUpperCase();
     if (option === "AUTH" && i + 2 < argv.length) {
-      if (argv[i + 1] !== "default") {
-        ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+      if (!authenticate(ctx, argv[i + 1]!, argv[i + 2]!)) {
+        ctx.reply.error(Errors.wrongpass);
         return;
       }
       i += 2;
@@ -86,6 +95,12 @@ function hello(ctx: CommandContext, argv: string[]): void {
       ctx.reply.error(`ERR Syntax error in HELLO option '${argv[i]}'`);
       return;
     }
+  }
+  if (!ctx.client.authenticated) {
+    ctx.reply.error(
+      "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+    );
+    return;
   }
   if (name !== null) ctx.client.name = name;
   ctx.client.resp = protocol;

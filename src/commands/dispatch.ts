@@ -2,7 +2,7 @@ import { lookupCommand } from "./table.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
- * Runs one command: lookup, arity check, refusals (loading, the AOF
+ * Runs one command: lookup, arity check, refusals (no AUTH yet, loading, the AOF
  * failing, the memory limit for commands that may grow the dataset), the
  * handler, then logging its change to the AOF. Errors are replies; nothing a
  * client sends can throw past this point, not even a bug in a handler.
@@ -20,6 +20,11 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
     stats.rejectedCalls++;
     reply.error(Errors.arity(spec.name));
+    return;
+  }
+  if (!ctx.client.authenticated && !command.noAuth) {
+    stats.rejectedCalls++;
+    reply.error(Errors.noauth);
     return;
   }
   if (server.loading && !command.allowedWhileLoading) {

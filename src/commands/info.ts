@@ -101,6 +101,7 @@ const sections: Record<string, Section> = {
       ["total_net_input_bytes", stats.netInputBytes],
       ["total_net_output_bytes", stats.netOutputBytes],
       ["rejected_connections", stats.rejectedConnections],
+      ["acl_access_denied_auth", stats.authFailures],
       ["expired_keys", keyspace.expiredKeys],
       ["evicted_keys", keyspace.evictedKeys],
       ["keyspace_hits", keyspace.hits],

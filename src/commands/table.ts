@@ -27,6 +27,8 @@ export interface Command {
   readonly denyOom: boolean;
   /** Changes data: refused while the AOF cannot be written, logged when it changed something. */
   readonly write: boolean;
+  /** May run before the client authenticated (Redis's CMD_NO_AUTH). */
+  readonly noAuth: boolean;
   /** May run while the AOF loads (Redis's CMD_LOADING). */
   readonly allowedWhileLoading: boolean;
   readonly stats: CommandStats;
@@ -40,6 +42,7 @@ for (const spec of ALL_COMMANDS) {
     denyOom: spec.flags.includes("denyoom"),
     write: spec.flags.includes("write"),
     allowedWhileLoading: spec.flags.includes("loading"),
+    noAuth: spec.flags.includes("no_auth"),
     stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 },
   };
   byName.set(spec.name, command);

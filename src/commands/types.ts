@@ -67,6 +67,8 @@ export interface ClientState {
   /** RESP version negotiated by HELLO (2 or 3); text requests get text replies regardless. */
   resp: Protocol;
   lastCommand: string;
+  /** Whether AUTH (or HELLO … AUTH) succeeded, or no password is required. */
+  authenticated: boolean;
   /** Reply, then close the connection (QUIT, CLIENT KILL of oneself). */
   closeAfterReply: boolean;
   /** Bytes buffered on the input and output sides, for CLIENT LIST. */
@@ -78,6 +80,8 @@ export interface ServerStats {
   totalConnectionsReceived: number;
   totalCommandsProcessed: number;
   rejectedConnections: number;
+  /** Failed AUTH / HELLO AUTH attempts. */
+  authFailures: number;
   netInputBytes: number;
   netOutputBytes: number;
   /** Commands per second over the last second, sampled by the server cron. */
@@ -101,6 +105,8 @@ export interface ServerState {
   resetStats(): void;
   /** Logs a warning for the operator. */
   warn(message: string): void;
+  /** Checks a password against requirepass in constant time; counts and logs a failure. */
+  checkPassword(client: ClientState, password: string): boolean;
   /** True while the AOF is being loaded: only commands flagged `loading` run. */
   readonly loading: boolean;
   /** Why writes are refused (the AOF cannot be written), or null. */
@@ -141,6 +147,8 @@ export const Errors = {
   noSuchKey: "ERR no such key",
   oom: "OOM command not allowed when used memory > 'maxmemory'.",
   loading: "LOADING Redis is loading the dataset in memory",
+  noauth: "NOAUTH Authentication required.",
+  wrongpass: "WRONGPASS invalid username-password pair or user is disabled.",
   misconf: (reason: string) => `MISCONF Errors writing to the AOF file: ${reason}`,
   overflow: "ERR increment or decrement would overflow",
   tooBig: "ERR string exceeds maximum allowed size (proto-max-bulk-len)",

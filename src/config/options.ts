@@ -129,6 +129,12 @@ export const OPTIONS = {
     mutable: true,
     help: "what to do at maxmemory; LRU policies evict in exact recency order",
   }),
+  requirepass: text({ default: "", mutable: true, help: "password clients must give with AUTH or HELLO … AUTH (empty = none)" }),
+  "protected-mode": oneOf<YesNo>(YES_NO, {
+    default: "yes",
+    mutable: true,
+    help: "without a password, accept connections from loopback addresses only",
+  }),
   maxclients: integer({ default: 10000, min: 1, max: INT_MAX, mutable: true, help: "maximum number of connected clients" }),
   timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
   hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),

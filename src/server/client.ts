@@ -15,6 +15,7 @@ export class Client implements ClientState {
   libName = "";
   libVersion = "";
   resp: Protocol = RESP2;
+  authenticated = false;
   lastCommand = "NULL";
   closeAfterReply = false;
   closed = false;

@@ -1,4 +1,6 @@
 import type { Socket, TCPSocketListener } from "bun";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import { dispatch } from "../commands/dispatch.ts";
 import { ALL_COMMANDS, resetCommandStats } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
@@ -26,6 +28,7 @@ export function freshStats(): ServerStats {
     totalConnectionsReceived: 0,
     totalCommandsProcessed: 0,
     rejectedConnections: 0,
+    authFailures: 0,
     netInputBytes: 0,
     netOutputBytes: 0,
     instantaneousOpsPerSec: 0,
@@ -180,6 +183,18 @@ export class Server implements ServerState {
     this.log.warning(message);
   }
 
+  checkPassword(client: ClientState, password: string): boolean {
+    const required = this.config.values.requirepass;
+    if (required === "") return true;
+    // Equal-length digests, compared in constant time: neither the password's
+    // length nor its first wrong byte shows in the time taken.
+    const digest = (text: string) => createHash("sha256").update(text, "latin1").digest();
+    if (timingSafeEqual(digest(password), digest(required))) return true;
+    this.stats.authFailures++;
+    this.log.warning(`failed AUTH from ${client.address} (id ${client.id})`);
+    return false;
+  }
+
   get loading(): boolean {
     return this.persistence.loading;
   }
@@ -220,12 +235,31 @@ export class Server implements ServerState {
       socket.end("-ERR max number of clients reached\r\n");
       return;
     }
+    if (this.refusedByProtectedMode(socket.remoteAddress)) {
+      this.stats.rejectedConnections++;
+      client.closed = true;
+      this.log.verbose(`refused ${client.address}: protected mode`);
+      socket.end(PROTECTED_MODE_ERROR);
+      return;
+    }
+    client.authenticated = this.config.values.requirepass === "";
     this.clientsById.set(client.id, client);
     socket.setNoDelay(true);
     // Bun's socket timeout is a one-shot deadline (about 4 s granularity),
     // not reset by reads or writes: onTimeout checks real idleness and re-arms.
     if (this.config.values.timeout > 0) socket.timeout(this.config.values.timeout);
     this.log.debug(`accepted ${client.address} (id ${client.id})`);
+  }
+
+  /**
+   * Redis's protected mode: with no password set, only loopback peers may
+   * connect, so a server bound to every interface by default is not open to
+   * the network until someone chooses a password (or turns this off).
+   */
+  private refusedByProtectedMode(address: string): boolean {
+    const { requirepass } = this.config.values;
+    if (this.config.values["protected-mode"] === "no" || requirepass !== "") return false;
+    return !isLoopback(address);
   }
 
   private onData(client: Client, chunk: Buffer): void {
@@ -394,6 +428,19 @@ export class Server implements ServerState {
   }
 }
 
+const PROTECTED_MODE_ERROR =
+  "-DENIED AtomicKV is running in protected mode because protected mode is enabled and no password is set. " +
+  "In this mode connections are only accepted from the loopback interface. To connect from other hosts, do one of: " +
+  "1) set a password with --requirepass (or ATOMICKV_REQUIREPASS, or CONFIG SET requirepass from this host) and use AUTH; " +
+  "2) bind to a loopback address only and reach the server through an SSH tunnel; " +
+  "3) if the network is trusted (a private network or a firewall that only lets your hosts in), start with --protected-mode no.\r\n";
+
+function isLoopback(address: string): boolean {
+  if (address.startsWith("::ffff:")) address = address.slice(7);
+  if (isIP(address) === 4) return address.startsWith("127.");
+  return address === "::1";
+}
+
 /** The client AOF records are replayed as. */
 function aofClient(): ClientState {
   const now = Date.now();
@@ -407,6 +454,7 @@ function aofClient(): ClientState {
     libName: "",
     libVersion: "",
     resp: RESP2,
+    authenticated: true,
     lastCommand: "NULL",
     closeAfterReply: false,
     queryBufferBytes: 0,

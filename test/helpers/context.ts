@@ -30,6 +30,7 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     warn: (message) => {
       warnings.push(message);
     },
+    checkPassword: () => true,
     loading: false,
     writeError: null,
     propagate: () => {},
@@ -64,6 +65,7 @@ export function fakeClient(): ClientState {
     libName: "",
     libVersion: "",
     resp: RESP2,
+    authenticated: true,
     lastCommand: "NULL",
     closeAfterReply: false,
     queryBufferBytes: 0,

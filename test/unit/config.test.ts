@@ -177,6 +177,8 @@ describe("option table", () => {
       good: [...EVICTION_POLICIES.map((p) => [p, p] as [string, unknown]), ["ALLKEYS-LRU", "allkeys-lru"]],
       bad: ["foo", "", "allkeys-lfu", "volatile-lfu", "lru"],
     },
+    requirepass: { good: [["", ""], ["s3cret pass", "s3cret pass"]], bad: [] },
+    "protected-mode": { good: [["yes", "yes"], ["NO", "no"]], bad: ["", "off"] },
     maxclients: { good: [["1", 1], ["10000", 10000]], bad: ["0", "-5", "abc", "", "2147483648", "1.0"] },
     timeout: { good: [["0", 0], ["300", 300]], bad: ["-1", "abc", "", "1s", "2147483648"] },
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },
@@ -322,7 +324,7 @@ describe("CONFIG GET-style matching", () => {
     expect(names(["maxmemory*"])).toEqual(["maxmemory", "maxmemory-policy"]);
     expect(names(["*max*"]).sort()).toEqual(["maxclients", "maxmemory", "maxmemory-policy"]);
     expect(names(["h?"])).toEqual(["hz"]);
-    expect(names(["[bp]*"]).sort()).toEqual(["bind", "port"]);
+    expect(names(["[bp]*"]).sort()).toEqual(["bind", "port", "protected-mode"]);
     expect(names(["*"])).toEqual(OPTION_NAMES);
     expect(names(["port", "bind", "port"])).toEqual(["port", "bind"]); // each once, in table order
     expect(names(["PORT"])).toEqual(["port"]);

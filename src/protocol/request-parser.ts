@@ -21,7 +21,11 @@ const MULTIBULK_MAX_LEN = 1024 * 1024;
 const CR = 13;
 const LF = 10;
 
-/** Receives each parsed command; returning false stops parsing (the client is closing). */
+/**
+ * Receives each parsed command; returning false stops parsing after it (the
+ * client is closing, or its replies wait to be read). What was not parsed
+ * stays buffered and is parsed by the next `feed`, even an empty one.
+ */
 export type CommandSink = (argv: string[], inline: boolean) => boolean;
 
 /** Receives an error about a single inline request; the connection stays usable. */
@@ -71,6 +75,8 @@ export class RequestParser {
   private argv: string[] | null = null;
   private argsLeft = 0;
   private bulkLength = -1;
+  /** The sink asked to stop: keep the rest, parse it at the next feed. */
+  private stopped = false;
 
   /** Bytes buffered but not yet parsed (Redis's qbuf). */
   get bufferedBytes(): number {
@@ -101,11 +107,10 @@ export class RequestParser {
 
     let pos = 0;
     const end = buf.length;
-    while (pos < end) {
+    while (pos < end && !this.stopped) {
       if (this.argv === null) {
         if (buf[pos] !== 42 /* '*' */) {
           const next = this.parseInline(buf, pos, sink, inlineError);
-          if (next < 0) return;
           if (next === pos) break;
           pos = next;
           continue;
@@ -155,20 +160,23 @@ export class RequestParser {
 
       const argv = this.argv!;
       this.argv = null;
-      if (!sink(argv, false)) return this.reset();
+      if (!sink(argv, false)) this.stopped = true;
     }
 
     if (pos < end) {
       const rest = Buffer.from(buf.subarray(pos)); // a private copy, as above
       this.chunks.push(rest);
       this.chunksLength = rest.length;
-      if (this.needed === 0) this.needed = rest.length + 1;
+      // Stopped: parse the rest at the next feed; else wait for more bytes.
+      if (this.stopped) this.needed = 0;
+      else if (this.needed === 0) this.needed = rest.length + 1;
     }
+    this.stopped = false;
   }
 
   /**
-   * Parses one inline line at `pos`. Returns the position after it, `pos`
-   * itself when the line is not complete yet, or -1 when the sink stopped.
+   * Parses one inline line at `pos`. Returns the position after it, or `pos`
+   * itself when the line is not complete yet.
    */
   private parseInline(buf: Buffer, pos: number, sink: CommandSink, inlineError: InlineErrorSink): number {
     const lf = buf.indexOf(LF, pos);
@@ -181,19 +189,9 @@ export class RequestParser {
     if (args === null) {
       inlineError("ERR Protocol error: unbalanced quotes in request");
     } else if (args.length > 0 && !sink(args, true)) {
-      this.reset();
-      return -1;
+      this.stopped = true;
     }
     return lf + 1;
-  }
-
-  private reset(): void {
-    this.chunks = [];
-    this.chunksLength = 0;
-    this.needed = 0;
-    this.argv = null;
-    this.argsLeft = 0;
-    this.bulkLength = -1;
   }
 }
 

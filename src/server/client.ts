@@ -24,6 +24,10 @@ export class Client implements ClientState {
    * written yet (see Server.endTurn); what is sent meanwhile is queued.
    */
   held = false;
+  /** Too many unsent replies: its requests are not parsed until they drain. */
+  readPaused = false;
+  /** The socket is not being read (socket.pause()). */
+  socketPaused = false;
   /** A command of this client logged a change that is not yet committed. */
   logged = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */

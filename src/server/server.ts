@@ -17,6 +17,14 @@ import { ReplyGate } from "./reply-gate.ts";
 
 /** Replies are flushed to the socket once this much is buffered mid-pipeline. */
 const FLUSH_THRESHOLD = 256 * 1024;
+/**
+ * A client whose unsent replies reach this is not read from until they fall
+ * to the resume mark: a client that pipelines requests and never reads
+ * costs about this much memory, not the sum of its replies.
+ */
+const OUTPUT_PAUSE_BYTES = 1024 * 1024;
+const OUTPUT_RESUME_BYTES = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** Keyspace bytes released before the cron forces a collection (see collectIfChurned). */
 const GC_MIN_RELEASED_BUSY = 8 * 1024 * 1024;
 const GC_MIN_RELEASED_IDLE = 1024 * 1024;
@@ -287,6 +295,23 @@ export class Server implements ServerState {
     }
     this.flush(client);
     if (client.closeAfterReply && !client.hasPendingOutput) client.socket.end();
+    else if (client.readPaused && !client.socketPaused) {
+      // Its replies are not being read: stop reading its requests (TCP
+      // pushes back on it) until they drain. Nobody else waits.
+      client.socketPaused = true;
+      client.socket.pause();
+    }
+  }
+
+  /** A paused client's output drained: parse what it sent meanwhile, then read from it again. */
+  private resumeIfDrained(client: Client): void {
+    if (!client.readPaused || client.outputBufferBytes > OUTPUT_RESUME_BYTES || client.closed) return;
+    client.readPaused = false;
+    this.onData(client, EMPTY);
+    if (!client.readPaused && client.socketPaused) {
+      client.socketPaused = false;
+      client.socket.resume();
+    }
   }
 
   /** Runs one parsed command for the client whose data is being processed. */
@@ -295,7 +320,8 @@ export class Server implements ServerState {
     this.reply.protocol = inline ? TEXT : client.resp;
     dispatch(this.context, argv);
     if (this.out.length >= FLUSH_THRESHOLD) this.flush(client);
-    return !client.closeAfterReply && !client.closed;
+    if (client.outputBufferBytes >= OUTPUT_PAUSE_BYTES) client.readPaused = true;
+    return !client.closeAfterReply && !client.closed && !client.readPaused;
   };
 
   private readonly onInlineError = (message: string): void => {
@@ -313,11 +339,14 @@ export class Server implements ServerState {
   /** The gate let a client's held replies go. */
   private released(client: Client): void {
     if (client.drain() && client.closeAfterReply) client.socket.end();
+    this.resumeIfDrained(client);
   }
 
   private onDrain(client: Client | undefined): void {
-    if (client === undefined || !client.drain()) return;
-    if (client.closeAfterReply) client.socket.end();
+    if (client === undefined) return;
+    const drained = client.drain();
+    if (drained && client.closeAfterReply) client.socket.end();
+    else this.resumeIfDrained(client);
   }
 
   /** The peer finished sending: close our side once its replies are out. */

@@ -1,0 +1,65 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { RawClient, resp } from "../helpers/raw.ts";
+import { startServer } from "../helpers/server.ts";
+
+/**
+ * A client that sends requests and never reads the replies. Redis with
+ * default settings buffers every reply (about 1 GiB for 1,000 GETs of a
+ * 1 MiB value); AtomicKV stops reading from that client instead, so its
+ * memory stays put and other clients are not slowed.
+ */
+
+function residentBytes(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!;
+  return Number(kb) * 1024;
+}
+
+const MIB = 1024 * 1024;
+
+describe("a client that never reads", () => {
+  test("1,000 pipelined GETs of a 1 MiB value: memory stays bounded, others are served, and every reply arrives once it reads", async () => {
+    const server = await startServer(["--appendonly", "no"]);
+    const setup = await RawClient.connect(server.port);
+    setup.write(resp("SET", "big", "x".repeat(MIB)));
+    expect((await setup.lines(1))[0]).toBe("+OK");
+    setup.write(resp("PING"));
+    await setup.lines(1);
+    Bun.gc(true);
+    await Bun.sleep(200);
+    const before = residentBytes(server.proc.pid);
+
+    let received = 0;
+    const greedy = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: {
+        data(_s, chunk) {
+          received += chunk.length;
+        },
+      },
+    });
+    greedy.pause(); // it does not read
+    greedy.write(Buffer.from(Array.from({ length: 1000 }, () => resp("GET", "big")).join(""), "latin1"));
+    await Bun.sleep(1500);
+    const during = residentBytes(server.proc.pid);
+
+    // Another client is answered at once.
+    const started = performance.now();
+    setup.write(resp("GET", "small-missing"));
+    expect((await setup.lines(1))[0]).toBe("$-1");
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Within a few MiB of where it started, not the ~1 GiB of replies.
+    console.log(`resident growth while not reading: ${((during - before) / MIB).toFixed(1)} MiB`);
+    expect(during - before).toBeLessThan(64 * MIB);
+
+    greedy.resume();
+    const expected = 1000 * (MIB + `$${MIB}\r\n`.length + 2);
+    const deadline = Date.now() + 20_000;
+    while (received < expected && Date.now() < deadline) await Bun.sleep(20);
+    expect(received).toBe(expected);
+    greedy.end();
+    setup.close();
+    await server.stop();
+  });
+});

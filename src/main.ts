@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   }
   const { maxmemory, bind, appendonly, appendfsync, appendfilename } = config.values;
   log.notice(
-    `AtomicKV ${VERSION} (bun ${Bun.version}) pid=${process.pid} port=${server.port} bind=${bind.join(",")} ` +
+    `AtomicKV ${VERSION} (bun ${Bun.version}) pid=${process.pid} port=${server.port}` +
+      `${server.tlsPort > 0 ? ` tls-port=${server.tlsPort}` : ""} bind=${bind.join(",")} ` +
       `dir=${process.cwd()} maxmemory=${maxmemory === 0 ? "none" : formatHumanBytes(maxmemory)} ` +
       `policy=${config.values["maxmemory-policy"]} ` +
       `appendonly=${appendonly === "yes" ? `${appendfilename} appendfsync=${appendfsync}` : "no"}`,

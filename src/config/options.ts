@@ -116,6 +116,7 @@ export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
 const YES_NO = ["yes", "no"] as const;
 type YesNo = (typeof YES_NO)[number];
+export type TlsAuthClients = "no" | "yes" | "optional";
 
 const INT_MAX = 2 ** 31 - 1;
 
@@ -128,6 +129,15 @@ export const OPTIONS = {
     default: "allkeys-lru",
     mutable: true,
     help: "what to do at maxmemory; LRU policies evict in exact recency order",
+  }),
+  "tls-port": integer({ default: 0, min: 0, max: 65535, mutable: false, help: "TCP port for TLS connections (0 = no TLS)" }),
+  "tls-cert-file": text({ default: "", mutable: false, help: "PEM certificate (chain) the TLS port presents" }),
+  "tls-key-file": text({ default: "", mutable: false, help: "PEM private key of that certificate" }),
+  "tls-ca-cert-file": text({ default: "", mutable: false, help: "PEM CA certificates that client certificates are checked against" }),
+  "tls-auth-clients": oneOf<TlsAuthClients>(["no", "yes", "optional"], {
+    default: "no",
+    mutable: false,
+    help: "require (yes) or accept (optional) client certificates signed by tls-ca-cert-file",
   }),
   requirepass: text({ default: "", mutable: true, help: "password clients must give with AUTH or HELLO … AUTH (empty = none)" }),
   "protected-mode": oneOf<YesNo>(YES_NO, {

@@ -1,4 +1,4 @@
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket, TCPSocketListener, TLSOptions } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch } from "../commands/dispatch.ts";
@@ -14,6 +14,7 @@ import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
 import { Client } from "./client.ts";
 import { ReplyGate } from "./reply-gate.ts";
+import { tlsOptions } from "./tls.ts";
 
 /** Replies are flushed to the socket once this much is buffered mid-pipeline. */
 const FLUSH_THRESHOLD = 256 * 1024;
@@ -65,6 +66,8 @@ export class Server implements ServerState {
   readonly startedAt = Date.now();
   readonly runId = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
   port = 0;
+  /** The TLS port bound, 0 without TLS. */
+  tlsPort = 0;
 
   private readonly out = new OutputBuffer();
   private readonly reply = new ReplyWriter(this.out);
@@ -99,38 +102,47 @@ export class Server implements ServerState {
     internCommandNames(ALL_COMMANDS.flatMap((spec) => [spec.name, spec.name.toUpperCase()]));
   }
 
-  /** Binds every `bind` address; throws with a one-line reason when one fails. */
+  /** Binds every `bind` address (and the TLS port); throws with a one-line reason when one fails. */
   start(): void {
     const { port, bind } = this.config.values;
+    const tlsPort = this.config.values["tls-port"];
+    const tls = tlsPort > 0 ? tlsOptions(this.config.values) : undefined;
     for (const hostname of bind) {
-      try {
-        this.listeners.push(
-          Bun.listen<Client>({
-            hostname,
-            port,
-            exclusive: true,
-            allowHalfOpen: true,
-            socket: {
-              open: (socket) => this.onOpen(socket),
-              data: (socket, chunk) => this.onData(socket.data, chunk),
-              drain: (socket) => this.onDrain(socket.data),
-              end: (socket) => this.onEnd(socket.data),
-              close: (socket) => this.onClose(socket.data),
-              timeout: (socket) => this.onTimeout(socket.data),
-              error: (socket, error) => this.log.verbose(`client ${socket.data?.address}: ${error.message}`),
-            },
-          }),
-        );
-      } catch (err) {
-        this.stopListeners();
-        // Bun's message ("Failed to listen at …") omits the reason; its code says it.
-        const code = (err as { code?: unknown }).code;
-        const reason = code === "EADDRINUSE" ? "address already in use (EADDRINUSE)" : typeof code === "string" ? code : "";
-        throw new Error(`could not listen on ${hostname}:${port}: ${(err as Error).message}${reason ? `: ${reason}` : ""}`);
-      }
+      this.listen(hostname, port);
+      if (tls !== undefined) this.listen(hostname, tlsPort, tls);
     }
     this.port = this.listeners[0]?.port ?? port;
+    this.tlsPort = tls === undefined ? 0 : (this.listeners[1]?.port ?? tlsPort);
     this.startCron();
+  }
+
+  private listen(hostname: string, port: number, tls?: TLSOptions): void {
+    try {
+      this.listeners.push(
+        Bun.listen<Client>({
+          hostname,
+          port,
+          exclusive: true,
+          allowHalfOpen: true,
+          tls,
+          socket: {
+            open: (socket) => this.onOpen(socket),
+            data: (socket, chunk) => this.onData(socket.data, chunk),
+            drain: (socket) => this.onDrain(socket.data),
+            end: (socket) => this.onEnd(socket.data),
+            close: (socket) => this.onClose(socket.data),
+            timeout: (socket) => this.onTimeout(socket.data),
+            error: (socket, error) => this.log.verbose(`client ${socket.data?.address}: ${error.message}`),
+          },
+        }),
+      );
+    } catch (err) {
+      this.stopListeners();
+      // Bun's message ("Failed to listen at …") omits the reason; its code says it.
+      const code = (err as { code?: unknown }).code;
+      const reason = code === "EADDRINUSE" ? "address already in use (EADDRINUSE)" : typeof code === "string" ? code : "";
+      throw new Error(`could not listen on ${hostname}:${port}${tls ? " (TLS)" : ""}: ${(err as Error).message}${reason ? `: ${reason}` : ""}`);
+    }
   }
 
   /**

@@ -63,3 +63,30 @@ describe("a client that never reads", () => {
     await server.stop();
   });
 });
+
+describe("a connection flood", () => {
+  test("2,000 idle connections opened at once do not stop an existing client from being served", async () => {
+    const server = await startServer(["--appendonly", "no"]);
+    const existing = await RawClient.connect(server.port);
+    const flood = Array.from({ length: 2000 }, () =>
+      Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).catch(() => null),
+    );
+    // While they connect, the existing client keeps getting answers.
+    const waits: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      existing.write(resp("INCR", "n"));
+      expect((await existing.lines(1))[0]).toBe(`:${i + 1}`);
+      waits.push(performance.now() - started);
+    }
+    const sockets = await Promise.all(flood);
+    expect(sockets.filter((s) => s !== null).length).toBe(2000);
+    existing.write(resp("INFO", "clients"));
+    await existing.waitFor((r) => r.includes("connected_clients:"));
+    expect(Number(/connected_clients:(\d+)/.exec(existing.pending)![1])).toBeGreaterThanOrEqual(2001);
+    expect(Math.max(...waits)).toBeLessThan(2000);
+    for (const s of sockets) s?.end();
+    existing.close();
+    await server.stop();
+  });
+});

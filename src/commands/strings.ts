@@ -1,5 +1,5 @@
 import { KEEP_TTL } from "../store/keyspace.ts";
-import { PROTO_MAX_BULK_LEN } from "../protocol/request-parser.ts";
+import { requestLimits } from "../protocol/request-parser.ts";
 import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
 import { expireArg, int64Arg } from "./args.ts";
 import { expireKey, storeValue } from "./effects.ts";
@@ -190,7 +190,7 @@ function msetGeneric(onlyIfNoneExist: boolean) {
 
 function append(ctx: CommandContext, argv: string[]): void {
   const old = ctx.db.peek(argv[1]!) ?? "";
-  if (old.length + argv[2]!.length > PROTO_MAX_BULK_LEN) {
+  if (old.length + argv[2]!.length > requestLimits.maxBulkLength) {
     ctx.reply.error(Errors.tooBig);
     return;
   }
@@ -240,7 +240,7 @@ function setrange(ctx: CommandContext, argv: string[]): void {
     ctx.reply.integer(old?.length ?? 0);
     return;
   }
-  if (offset + patch.length > PROTO_MAX_BULK_LEN) {
+  if (offset + patch.length > requestLimits.maxBulkLength) {
     ctx.reply.error(Errors.tooBig);
     return;
   }

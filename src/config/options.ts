@@ -145,6 +145,12 @@ export const OPTIONS = {
     mutable: true,
     help: "without a password, accept connections from loopback addresses only",
   }),
+  "proto-max-bulk-len": memory({ default: "536870912", mutable: true, help: "largest bulk string a request may carry (512mb)" }),
+  "client-query-buffer-limit": memory({
+    default: "1073741824",
+    mutable: true,
+    help: "a client whose unparsed input exceeds this is disconnected (1gb)",
+  }),
   maxclients: integer({ default: 10000, min: 1, max: INT_MAX, mutable: true, help: "maximum number of connected clients" }),
   timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
   hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),

@@ -15,7 +15,13 @@ import { splitInlineArgs } from "./inline.ts";
  */
 
 export const INLINE_MAX_SIZE = 64 * 1024;
-export const PROTO_MAX_BULK_LEN = 512 * 1024 * 1024;
+/**
+ * Limits from the configuration (proto-max-bulk-len, client-query-buffer-limit),
+ * shared by every parser; the server sets them at startup and on CONFIG SET.
+ */
+export const requestLimits = {
+  maxBulkLength: 512 * 1024 * 1024,
+};
 const MULTIBULK_MAX_LEN = 1024 * 1024;
 
 const CR = 13;
@@ -141,7 +147,7 @@ export class RequestParser {
             throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
           }
           const length = parseLength(buf, pos + 1, cr);
-          if (length === null || length < 0 || length > PROTO_MAX_BULK_LEN) throw new ProtocolError("Protocol error: invalid bulk length");
+          if (length === null || length < 0 || length > requestLimits.maxBulkLength) throw new ProtocolError("Protocol error: invalid bulk length");
           this.bulkLength = length;
           pos = cr + 2;
         }

@@ -7,7 +7,7 @@ import { type ClientState, type CommandContext, type ServerState, type ServerSta
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
-import { internCommandNames, ProtocolError } from "../protocol/request-parser.ts";
+import { internCommandNames, ProtocolError, requestLimits } from "../protocol/request-parser.ts";
 import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
@@ -306,6 +306,12 @@ export class Server implements ServerState {
       }
     }
     this.flush(client);
+    if (client.parser.bufferedBytes > this.config.values["client-query-buffer-limit"]) {
+      // As Redis: log it and drop the connection, without a reply.
+      this.log.warning(`closing client ${client.address} that reached max query buffer length (${client.parser.bufferedBytes} bytes)`);
+      this.closeClient(client);
+      return;
+    }
     if (client.closeAfterReply && !client.hasPendingOutput) client.socket.end();
     else if (client.readPaused && !client.socketPaused) {
       // Its replies are not being read: stop reading its requests (TCP
@@ -455,6 +461,7 @@ export class Server implements ServerState {
     this.db.maxmemory = this.config.values.maxmemory;
     this.db.policy = this.config.values["maxmemory-policy"];
     this.log.level = this.config.values.loglevel;
+    requestLimits.maxBulkLength = this.config.values["proto-max-bulk-len"];
   }
 
   private onConfigChange(name: OptionName): void {

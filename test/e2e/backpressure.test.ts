@@ -90,3 +90,34 @@ describe("a connection flood", () => {
     await server.stop();
   });
 });
+
+describe("request limits", () => {
+  test("proto-max-bulk-len and client-query-buffer-limit, set at runtime, refuse and disconnect as Redis does", async () => {
+    const server = await startServer(["--appendonly", "no"]);
+    const admin = await RawClient.connect(server.port);
+    admin.write(resp("CONFIG", "SET", "proto-max-bulk-len", "1kb") + resp("CONFIG", "SET", "client-query-buffer-limit", "1mb"));
+    expect(await admin.lines(2)).toEqual(["+OK", "+OK"]);
+
+    const big = await RawClient.connect(server.port);
+    big.write(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000\r\n`);
+    expect((await big.lines(1))[0]).toBe("-ERR Protocol error: invalid bulk length");
+    await big.waitClosed();
+
+    // A declared 10 MB bulk is within proto-max-bulk-len once raised, but the
+    // client's unparsed input passes 1 MiB: it is dropped.
+    admin.write(resp("CONFIG", "SET", "proto-max-bulk-len", "512mb"));
+    await admin.lines(1);
+    const hog = await RawClient.connect(server.port);
+    hog.write(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10000000\r\n`);
+    for (let i = 0; i < 20 && !hog.closed; i++) {
+      hog.write("x".repeat(128 * 1024));
+      await Bun.sleep(5);
+    }
+    await hog.waitClosed();
+    expect(server.logs()).toContain("reached max query buffer length");
+    admin.write(resp("PING"));
+    expect((await admin.lines(1))[0]).toBe("+PONG");
+    admin.close();
+    await server.stop();
+  });
+});

@@ -184,6 +184,8 @@ describe("option table", () => {
     "tls-auth-clients": { good: [["no", "no"], ["YES", "yes"], ["optional", "optional"]], bad: ["", "maybe"] },
     requirepass: { good: [["", ""], ["s3cret pass", "s3cret pass"]], bad: [] },
     "protected-mode": { good: [["yes", "yes"], ["NO", "no"]], bad: ["", "off"] },
+    "proto-max-bulk-len": { good: [["512mb", 512 * 1024 * 1024], ["1kb", 1024]], bad: ["", "big"] },
+    "client-query-buffer-limit": { good: [["1gb", 1024 ** 3], ["1mb", 1024 * 1024]], bad: ["", "-1"] },
     maxclients: { good: [["1", 1], ["10000", 10000]], bad: ["0", "-5", "abc", "", "2147483648", "1.0"] },
     timeout: { good: [["0", 0], ["300", 300]], bad: ["-1", "abc", "", "1s", "2147483648"] },
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },
@@ -327,9 +329,9 @@ describe("CONFIG GET-style matching", () => {
   test("exact names, globs, several patterns, case-insensitive", () => {
     expect(config.matching(["port"])).toEqual([["port", "8080"]]);
     expect(names(["maxmemory*"])).toEqual(["maxmemory", "maxmemory-policy"]);
-    expect(names(["*max*"]).sort()).toEqual(["maxclients", "maxmemory", "maxmemory-policy"]);
+    expect(names(["*max*"]).sort()).toEqual(["maxclients", "maxmemory", "maxmemory-policy", "proto-max-bulk-len"]);
     expect(names(["h?"])).toEqual(["hz"]);
-    expect(names(["[bp]*"]).sort()).toEqual(["bind", "port", "protected-mode"]);
+    expect(names(["[bp]*"]).sort()).toEqual(["bind", "port", "protected-mode", "proto-max-bulk-len"]);
     expect(names(["*"])).toEqual(OPTION_NAMES);
     expect(names(["port", "bind", "port"])).toEqual(["port", "bind"]); // each once, in table order
     expect(names(["PORT"])).toEqual(["port"]);

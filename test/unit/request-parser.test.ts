@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { INLINE_MAX_SIZE, PROTO_MAX_BULK_LEN, ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
+import { INLINE_MAX_SIZE, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
 
 /**
  * The request parser against byte streams: mixed RESP / inline pipelines
@@ -228,14 +228,14 @@ describe("RequestParser: protocol errors (Redis's texts)", () => {
     // Redis's string2ll rejects leading zeros and "-0".
     expect(protocolError("*1\r\n$01\r\nx\r\n").message).toBe("Protocol error: invalid bulk length");
     expect(protocolError("*01\r\n$1\r\nx\r\n").message).toBe("Protocol error: invalid multibulk length");
-    expect(protocolError(`*1\r\n$${PROTO_MAX_BULK_LEN + 1}\r\n`).message).toBe("Protocol error: invalid bulk length");
+    expect(protocolError(`*1\r\n$${requestLimits.maxBulkLength + 1}\r\n`).message).toBe("Protocol error: invalid bulk length");
     expect(protocolError("*2\r\n$3\r\nGET\r\n$99999999999\r\n").message).toBe("Protocol error: invalid bulk length");
   });
 
   test("a bulk of exactly proto-max-bulk-len is accepted (and waits for its data)", () => {
     const parser = new RequestParser();
     let calls = 0;
-    parser.feed(bytes(`*1\r\n$${PROTO_MAX_BULK_LEN}\r\nabc`), () => ++calls > 0, () => {});
+    parser.feed(bytes(`*1\r\n$${requestLimits.maxBulkLength}\r\nabc`), () => ++calls > 0, () => {});
     expect(calls).toBe(0);
     expect(parser.bufferedBytes).toBe(3);
   });

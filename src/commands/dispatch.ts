@@ -57,7 +57,10 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     server.warn(`command '${spec.name}' from ${ctx.client.address} threw: ${(err as Error).stack ?? err}`);
   }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
-  if (command.write && ctx.db.dirty !== dirtyBefore) server.propagate(ctx.effect ?? argv);
+  if (command.write && ctx.db.dirty !== dirtyBefore) {
+    if (ctx.effect === null && command.renamed) argv[0] = spec.name; // the AOF names the real command
+    server.propagate(ctx.effect ?? argv);
+  }
 }
 
 /**

@@ -32,6 +32,8 @@ export interface Command {
   /** May run while the AOF loads (Redis's CMD_LOADING). */
   readonly allowedWhileLoading: boolean;
   readonly stats: CommandStats;
+  /** Reached under another name (rename-command): the AOF logs the real one. */
+  renamed: boolean;
 }
 
 const byName = new Map<string, Command>();
@@ -44,20 +46,44 @@ for (const spec of ALL_COMMANDS) {
     allowedWhileLoading: spec.flags.includes("loading"),
     noAuth: spec.flags.includes("no_auth"),
     stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 },
+    renamed: false,
   };
   byName.set(spec.name, command);
   byName.set(spec.name.toUpperCase(), command);
 }
 
+/** Every command by its real name, whatever rename-command did: the AOF names commands so. */
+const byRealName = new Map(byName);
+
 export function lookupCommand(name: string): Command | undefined {
   return byName.get(name) ?? byName.get(name.toLowerCase());
 }
 
+export function lookupRealCommand(name: string): Command | undefined {
+  return byRealName.get(name) ?? byRealName.get(name.toLowerCase());
+}
+
+/**
+ * Redis's rename-command: `from` stops working, and `to` (unless empty)
+ * runs it instead. Throws with the reason when a name is wrong.
+ */
+export function renameCommand(from: string, to: string): void {
+  const command = byName.get(from);
+  if (command === undefined) throw new Error(`invalid value '${from}' for 'rename-command': no such command`);
+  if (to !== "" && byName.has(to)) throw new Error(`invalid value '${to}' for 'rename-command': already a command name`);
+  byName.delete(from);
+  byName.delete(from.toUpperCase());
+  if (to === "") return;
+  byName.set(to, command);
+  byName.set(to.toUpperCase(), command);
+  command.renamed = true;
+}
+
 /** Per-command counters of every command called at least once (INFO commandstats). */
 export function commandStats(): [string, CommandStats][] {
-  return ALL_COMMANDS.map((spec) => [spec.name, byName.get(spec.name)!.stats] as [string, CommandStats]).filter(([, s]) => s.calls + s.rejectedCalls > 0);
+  return ALL_COMMANDS.map((spec) => [spec.name, byRealName.get(spec.name)!.stats] as [string, CommandStats]).filter(([, s]) => s.calls + s.rejectedCalls > 0);
 }
 
 export function resetCommandStats(): void {
-  for (const spec of ALL_COMMANDS) Object.assign(byName.get(spec.name)!.stats, { calls: 0, failedCalls: 0, rejectedCalls: 0 });
+  for (const spec of ALL_COMMANDS) Object.assign(byRealName.get(spec.name)!.stats, { calls: 0, failedCalls: 0, rejectedCalls: 0 });
 }

@@ -45,7 +45,9 @@ export class Config {
     const spec = OPTIONS[name] as OptionSpec<unknown>;
     const parsed = spec.parse(text);
     if (!parsed.ok) throw new ConfigError(`invalid value '${text}' for '${name}': expected ${parsed.expected}`);
-    (this.values as Record<string, unknown>)[name] = parsed.value;
+    const earlier = (this.values as Record<string, unknown>)[name];
+    const merged = spec.merge && this.sourceOf(name) !== "default" ? spec.merge(earlier, parsed.value) : parsed.value;
+    (this.values as Record<string, unknown>)[name] = merged;
     this.sources.set(name, source);
     if (source === "runtime") for (const listener of this.listeners) listener(name);
   }

@@ -19,6 +19,8 @@ export interface OptionSpec<T> {
   readonly help: string;
   parse(text: string): ParseResult<T>;
   format(value: T): string;
+  /** For options given several times (rename-command): how a new value joins the one set before. */
+  merge?(earlier: T, later: T): T;
 }
 
 function integer(opts: { default: number; min: number; max: number; mutable: boolean; help: string }): OptionSpec<number> {
@@ -98,6 +100,29 @@ function addressList(opts: { default: string; mutable: boolean; help: string }):
   };
 }
 
+/** `NAME NEWNAME` (an empty NEWNAME disables NAME); several pairs separated by `;`. */
+function commandRenames(opts: { help: string }): OptionSpec<[string, string][]> {
+  const accepts = "NAME NEWNAME pairs separated by ';' (an empty NEWNAME disables NAME)";
+  return {
+    accepts,
+    defaultText: "",
+    mutable: false,
+    help: opts.help,
+    parse(text) {
+      const pairs: [string, string][] = [];
+      for (const part of text.split(";")) {
+        const words = part.trim().split(/\s+/).filter(Boolean);
+        if (words.length === 0) continue;
+        if (words.length > 2) return { ok: false, expected: accepts };
+        pairs.push([words[0]!.toLowerCase(), (words[1] ?? "").toLowerCase()]);
+      }
+      return { ok: true, value: pairs };
+    },
+    format: (pairs) => pairs.map(([from, to]) => `${from} ${to === "" ? '""' : to}`).join("; "),
+    merge: (earlier, later) => [...earlier, ...later],
+  };
+}
+
 export const EVICTION_POLICIES = [
   "noeviction",
   "allkeys-lru",
@@ -151,6 +176,7 @@ export const OPTIONS = {
     mutable: true,
     help: "a client whose unparsed input exceeds this is disconnected (1gb)",
   }),
+  "rename-command": commandRenames({ help: "rename a command, or disable it with an empty new name (e.g. FLUSHALL \"\")" }),
   maxclients: integer({ default: 10000, min: 1, max: INT_MAX, mutable: true, help: "maximum number of connected clients" }),
   timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
   hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),

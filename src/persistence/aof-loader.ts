@@ -1,4 +1,4 @@
-import { lookupCommand, type Command } from "../commands/table.ts";
+import { lookupRealCommand, type Command } from "../commands/table.ts";
 import type { Logger } from "../util/log.ts";
 import { AofFormatError, AofReader, type RecordSink } from "./aof-reader.ts";
 
@@ -103,7 +103,7 @@ async function trailingZerosStart(file: ReturnType<typeof Bun.file>, from: numbe
 
 /** The command a record runs; AofFormatError when no write command of that name and arity exists. */
 export function commandForRecord(argv: string[], offset: number): Command {
-  const command = lookupCommand(argv[0]!);
+  const command = lookupRealCommand(argv[0]!);
   if (command === undefined) throw new AofFormatError(offset, offset, `unknown command '${argv[0]!.slice(0, 64)}'`);
   const { arity, name } = command.spec;
   // Only changes are logged; anything else (SHUTDOWN, CONFIG…) in the file did not come from a server.

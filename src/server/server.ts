@@ -2,7 +2,7 @@ import type { Socket, TCPSocketListener, TLSOptions } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch } from "../commands/dispatch.ts";
-import { ALL_COMMANDS, resetCommandStats } from "../commands/table.ts";
+import { ALL_COMMANDS, renameCommand, resetCommandStats } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
@@ -105,6 +105,7 @@ export class Server implements ServerState {
   /** Binds every `bind` address (and the TLS port); throws with a one-line reason when one fails. */
   start(): void {
     const { port, bind } = this.config.values;
+    for (const [from, to] of this.config.values["rename-command"]) renameCommand(from, to);
     const tlsPort = this.config.values["tls-port"];
     const tls = tlsPort > 0 ? tlsOptions(this.config.values) : undefined;
     for (const hostname of bind) {

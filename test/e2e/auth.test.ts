@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import Redis from "ioredis";
 import { RawClient, resp } from "../helpers/raw.ts";
-import { startServer, type RunningServer } from "../helpers/server.ts";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, makeDataDir, runToExit, startServer, type RunningServer } from "../helpers/server.ts";
 
 /**
  * requirepass, AUTH, HELLO … AUTH and protected mode. Protected mode is
@@ -199,5 +201,43 @@ describe("protected mode, from a peer host", () => {
     const open = await startServer(["--bind", "127.0.0.1", peer.hostAddress, "--protected-mode", "no"]);
     expect(await peer.run([String(open.port), resp("PING")])).toBe("+PONG\r\n");
     await open.stop();
+  });
+});
+
+describe("rename-command", () => {
+  test("a disabled command is unknown, a renamed one answers to its new name only, and the AOF logs the real name", async () => {
+    const dir = makeDataDir();
+    try {
+      const args = ["--rename-command", "FLUSHALL", "", "--rename-command", "CONFIG", "admin-config"];
+      const server = await startServer(args, { dir, env: { ATOMICKV_RENAME_COMMAND: "KEYS;FLUSHDB wipe" } });
+      const c = await RawClient.connect(server.port);
+      c.write(resp("FLUSHALL") + resp("CONFIG", "GET", "port") + resp("KEYS", "*"));
+      const [flushall, config, keys] = await c.lines(3);
+      expect(flushall).toStartWith("-ERR unknown command 'FLUSHALL'");
+      expect(config).toStartWith("-ERR unknown command 'CONFIG'");
+      expect(keys).toStartWith("-ERR unknown command 'KEYS'");
+      c.write(resp("ADMIN-CONFIG", "GET", "port"));
+      expect(await c.lines(5)).toEqual(["*2", "$4", "port", `$${String(server.port).length}`, String(server.port)]);
+      c.write(resp("SET", "k", "v") + resp("WIPE") + resp("SET", "after", "1"));
+      expect(await c.lines(3)).toEqual(["+OK", "+OK", "+OK"]);
+      c.close();
+      await server.stop();
+      expect(readFileSync(join(dir, "appendonly.aof"), "latin1")).toContain("$7\r\nflushdb\r\n");
+      // Replayed with the same renames: the file names the real command.
+      const again = await startServer(args, { dir, env: { ATOMICKV_RENAME_COMMAND: "KEYS;FLUSHDB wipe" } });
+      const r = await RawClient.connect(again.port);
+      r.write(resp("MGET", "k", "after"));
+      expect(await r.lines(4)).toEqual(["*2", "$-1", "$1", "1"]);
+      r.close();
+      await again.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("renaming a command that does not exist stops startup naming the option", async () => {
+    const run = await runToExit(["--port", String(await freePort()), "--bind", "127.0.0.1", "--rename-command", "NOSUCH", "x"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("'rename-command': no such command");
   });
 });

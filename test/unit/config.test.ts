@@ -186,6 +186,10 @@ describe("option table", () => {
     "protected-mode": { good: [["yes", "yes"], ["NO", "no"]], bad: ["", "off"] },
     "proto-max-bulk-len": { good: [["512mb", 512 * 1024 * 1024], ["1kb", 1024]], bad: ["", "big"] },
     "client-query-buffer-limit": { good: [["1gb", 1024 ** 3], ["1mb", 1024 * 1024]], bad: ["", "-1"] },
+    "rename-command": {
+      good: [["FLUSHALL ", [["flushall", ""]]], ["CONFIG admin-config; KEYS", [["config", "admin-config"], ["keys", ""]]]],
+      bad: ["a b c"],
+    },
     maxclients: { good: [["1", 1], ["10000", 10000]], bad: ["0", "-5", "abc", "", "2147483648", "1.0"] },
     timeout: { good: [["0", 0], ["300", 300]], bad: ["-1", "abc", "", "1s", "2147483648"] },
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },
@@ -320,6 +324,13 @@ describe("loadConfig precedence: flag > env > file > default", () => {
     expect(await loadError([configFile("port abc\n"), "--port", "7000"])).toContain("'port'");
     expect(await loadError(["--port", "7000"], { ATOMICKV_PORT: "abc" })).toContain("ATOMICKV_PORT");
   });
+});
+
+test("rename-command given several times adds up, as in redis.conf", () => {
+  const config = new Config();
+  config.set("rename-command", "FLUSHALL ", "file");
+  config.set("rename-command", "CONFIG admin", "flag");
+  expect(config.values["rename-command"]).toEqual([["flushall", ""], ["config", "admin"]]);
 });
 
 describe("CONFIG GET-style matching", () => {

@@ -123,6 +123,51 @@ function commandRenames(opts: { help: string }): OptionSpec<[string, string][]> 
   };
 }
 
+export interface OutputBufferLimit {
+  hard: number;
+  soft: number;
+  softSeconds: number;
+}
+export type OutputBufferLimits = Record<"normal" | "replica" | "pubsub", OutputBufferLimit>;
+
+/**
+ * Redis's `client-output-buffer-limit <class> <hard> <soft> <soft-seconds> …`.
+ * Only the `normal` class applies here (no replicas, no pub/sub yet); the
+ * others are kept so CONFIG GET shows what was set.
+ */
+function outputBufferLimits(opts: { default: string; help: string }): OptionSpec<OutputBufferLimits> {
+  const accepts = "groups of <normal|replica|pubsub> <hard> <soft> <soft-seconds>, e.g. normal 64mb 16mb 60";
+  const spec: OptionSpec<OutputBufferLimits> = {
+    accepts,
+    defaultText: opts.default,
+    mutable: true,
+    help: opts.help,
+    parse(text) {
+      const words = text.split(/\s+/).filter(Boolean);
+      if (words.length === 0 || words.length % 4 !== 0) return { ok: false, expected: accepts };
+      const limits: OutputBufferLimits = {
+        normal: { hard: 0, soft: 0, softSeconds: 0 },
+        replica: { hard: 268435456, soft: 67108864, softSeconds: 60 },
+        pubsub: { hard: 33554432, soft: 8388608, softSeconds: 60 },
+      };
+      for (let i = 0; i < words.length; i += 4) {
+        const name = words[i]!.toLowerCase() === "slave" ? "replica" : (words[i]!.toLowerCase() as keyof OutputBufferLimits);
+        const hard = parseMemory(words[i + 1]!);
+        const soft = parseMemory(words[i + 2]!);
+        const seconds = /^\d+$/.test(words[i + 3]!) ? Number(words[i + 3]) : NaN;
+        if (!(name in limits) || hard === null || soft === null || !Number.isSafeInteger(seconds)) return { ok: false, expected: accepts };
+        limits[name] = { hard, soft, softSeconds: seconds };
+      }
+      return { ok: true, value: limits };
+    },
+    format: (limits) =>
+      (["normal", "replica", "pubsub"] as const)
+        .map((name) => `${name === "replica" ? "slave" : name} ${limits[name].hard} ${limits[name].soft} ${limits[name].softSeconds}`)
+        .join(" "),
+  };
+  return spec;
+}
+
 export const EVICTION_POLICIES = [
   "noeviction",
   "allkeys-lru",
@@ -177,6 +222,10 @@ export const OPTIONS = {
     help: "a client whose unparsed input exceeds this is disconnected (1gb)",
   }),
   "rename-command": commandRenames({ help: "rename a command, or disable it with an empty new name (e.g. FLUSHALL \"\")" }),
+  "client-output-buffer-limit": outputBufferLimits({
+    default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    help: "disconnect a client whose unsent replies pass <hard>, or stay past <soft> for <soft-seconds> (0 = no limit; reading from it pauses at 1 MiB anyway)",
+  }),
   maxclients: integer({ default: 10000, min: 1, max: INT_MAX, mutable: true, help: "maximum number of connected clients" }),
   timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
   hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),

@@ -26,6 +26,8 @@ export class Client implements ClientState {
   held = false;
   /** Too many unsent replies: its requests are not parsed until they drain. */
   readPaused = false;
+  /** Since when its unsent replies are over the soft output limit (0: they are not). */
+  softLimitSince = 0;
   /** The socket is not being read (socket.pause()). */
   socketPaused = false;
   /** A command of this client logged a change that is not yet committed. */

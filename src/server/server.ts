@@ -307,6 +307,7 @@ export class Server implements ServerState {
       }
     }
     this.flush(client);
+    if (client.closed) return;
     if (client.parser.bufferedBytes > this.config.values["client-query-buffer-limit"]) {
       // As Redis: log it and drop the connection, without a reply.
       this.log.warning(`closing client ${client.address} that reached max query buffer length (${client.parser.bufferedBytes} bytes)`);
@@ -351,8 +352,31 @@ export class Server implements ServerState {
   private flush(client: Client): void {
     if (this.out.length === 0) return;
     if (this.gate.closed) this.gate.hold(client);
+    this.stats.netOutputBytes += this.out.length;
     client.send(this.out.buf, this.out.length);
     this.out.shrink();
+    if (this.overOutputLimit(client, Date.now())) this.dropForOutput(client);
+  }
+
+  /** Redis's client-output-buffer-limit for normal clients: past `hard` at once, past `soft` for `soft-seconds`. */
+  private overOutputLimit(client: Client, now: number): boolean {
+    const { hard, soft, softSeconds } = this.config.values["client-output-buffer-limit"].normal;
+    const bytes = client.outputBufferBytes;
+    if (hard > 0 && bytes > hard) return true;
+    if (soft > 0 && bytes > soft) {
+      if (client.softLimitSince === 0) client.softLimitSince = now;
+      else if (now - client.softLimitSince >= softSeconds * 1000) return true;
+    } else {
+      client.softLimitSince = 0;
+    }
+    return false;
+  }
+
+  private dropForOutput(client: Client): void {
+    this.log.warning(`Client id=${client.id} addr=${client.address} closed for overcoming of output buffer limits (${client.outputBufferBytes} bytes unsent).`);
+    client.closed = true;
+    this.clientsById.delete(client.id);
+    client.socket.terminate(); // its unsent replies are what must go: do not wait to flush them
   }
 
   /** The gate let a client's held replies go. */
@@ -415,6 +439,9 @@ export class Server implements ServerState {
       const now = Date.now();
       this.persistence.tick(now);
       if (this.gate.waiting) this.gate.commit();
+      for (const client of this.clientsById.values()) {
+        if (client.softLimitSince !== 0 && this.overOutputLimit(client, now)) this.dropForOutput(client);
+      }
       if (this.loading) return;
       this.db.now = now;
       this.db.activeExpireCycle(periodMs / 4);

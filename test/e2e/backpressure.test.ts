@@ -121,3 +121,36 @@ describe("request limits", () => {
     await server.stop();
   });
 });
+
+describe("client-output-buffer-limit", () => {
+  test("a client whose unsent replies pass the hard limit is disconnected; others go on; INFO counts output bytes", async () => {
+    const server = await startServer(["--appendonly", "no", "--client-output-buffer-limit", "normal 4mb 0 0"]);
+    const admin = await RawClient.connect(server.port);
+    admin.write(resp("SETRANGE", "huge", String(16 * MIB - 1), "y")); // a 16 MiB value without sending one
+    expect((await admin.lines(1))[0]).toBe(`:${16 * MIB}`);
+    let closed = false;
+    const reader = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: {
+        data() {},
+        close() {
+          closed = true;
+        },
+      },
+    });
+    reader.pause();
+    reader.write(resp("GET", "huge"));
+    const deadline = Date.now() + 5000;
+    while (!server.logs().includes("closed for overcoming of output buffer limits") && Date.now() < deadline) await Bun.sleep(20);
+    expect(server.logs()).toContain("closed for overcoming of output buffer limits");
+    reader.resume();
+    while (!closed && Date.now() < deadline) await Bun.sleep(20);
+    expect(closed).toBe(true);
+    admin.write(resp("INFO", "stats"));
+    await admin.waitFor((r) => r.includes("total_net_output_bytes:"));
+    expect(Number(/total_net_output_bytes:(\d+)/.exec(admin.pending)![1])).toBeGreaterThan(16 * MIB);
+    admin.close();
+    await server.stop();
+  });
+});

@@ -23,6 +23,9 @@ export class RawClient {
           s.data.received += Buffer.from(chunk).toString("latin1");
           s.data.wake();
         },
+        drain(s) {
+          s.data.flushUnsent();
+        },
         close(s) {
           s.data.closed = true;
           s.data.wake();
@@ -42,8 +45,29 @@ export class RawClient {
     for (const w of waiters) w();
   }
 
+  /** Writes everything, however much the socket takes at once (the rest goes out on drain). */
   write(data: string | Uint8Array): void {
-    this.socket!.write(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+    if (this.unsent.length > 0) {
+      this.unsent.push(bytes);
+      return;
+    }
+    const written = this.socket!.write(bytes);
+    if (written < bytes.length) this.unsent.push(bytes.subarray(Math.max(0, written)));
+  }
+
+  private unsent: Buffer[] = [];
+
+  private flushUnsent(): void {
+    while (this.unsent.length > 0) {
+      const head = this.unsent[0]!;
+      const written = this.socket!.write(head);
+      if (written < head.length) {
+        this.unsent[0] = head.subarray(Math.max(0, written));
+        return;
+      }
+      this.unsent.shift();
+    }
   }
 
   /** Waits until `predicate(received)` holds, or throws after timeoutMs with what arrived. */

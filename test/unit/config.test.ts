@@ -190,6 +190,12 @@ describe("option table", () => {
       good: [["FLUSHALL ", [["flushall", ""]]], ["CONFIG admin-config; KEYS", [["config", "admin-config"], ["keys", ""]]]],
       bad: ["a b c"],
     },
+    "client-output-buffer-limit": {
+      good: [
+        ["normal 64mb 16mb 60", { normal: { hard: 64 * 1024 * 1024, soft: 16 * 1024 * 1024, softSeconds: 60 }, replica: { hard: 268435456, soft: 67108864, softSeconds: 60 }, pubsub: { hard: 33554432, soft: 8388608, softSeconds: 60 } }],
+      ],
+      bad: ["", "normal 1 2", "bogus 1 2 3", "normal x 0 0"],
+    },
     maxclients: { good: [["1", 1], ["10000", 10000]], bad: ["0", "-5", "abc", "", "2147483648", "1.0"] },
     timeout: { good: [["0", 0], ["300", 300]], bad: ["-1", "abc", "", "1s", "2147483648"] },
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },

@@ -22,7 +22,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.arity(spec.name));
     return;
   }
-  if (!ctx.client.authenticated && !command.noAuth) {
+  if (!ctx.client.authenticated && !command.noAuth && server.config.values.requirepass !== "") {
     stats.rejectedCalls++;
     reply.error(Errors.noauth);
     return;

@@ -23,6 +23,9 @@ export const requestLimits = {
   maxBulkLength: 512 * 1024 * 1024,
 };
 const MULTIBULK_MAX_LEN = 1024 * 1024;
+/** Before AUTH, requests are kept small, as in Redis: nothing a stranger sends can make the server buffer much. */
+const UNAUTHENTICATED_MAX_ARGS = 10;
+const UNAUTHENTICATED_MAX_BULK = 16384;
 
 const CR = 13;
 const LF = 10;
@@ -81,6 +84,8 @@ export class RequestParser {
   private argv: string[] | null = null;
   private argsLeft = 0;
   private bulkLength = -1;
+  /** The client has not authenticated yet (a password is required): Redis's tighter limits apply. */
+  unauthenticated = false;
   /** The sink asked to stop: keep the rest, parse it at the next feed. */
   private stopped = false;
 
@@ -128,6 +133,7 @@ export class RequestParser {
         }
         const count = parseLength(buf, pos + 1, cr);
         if (count === null || count > MULTIBULK_MAX_LEN) throw new ProtocolError("Protocol error: invalid multibulk length");
+        if (this.unauthenticated && count > UNAUTHENTICATED_MAX_ARGS) throw new ProtocolError("Protocol error: unauthenticated multibulk length");
         pos = cr + 2;
         if (count <= 0) continue;
         this.argv = [];
@@ -148,6 +154,7 @@ export class RequestParser {
           }
           const length = parseLength(buf, pos + 1, cr);
           if (length === null || length < 0 || length > requestLimits.maxBulkLength) throw new ProtocolError("Protocol error: invalid bulk length");
+          if (this.unauthenticated && length > UNAUTHENTICATED_MAX_BULK) throw new ProtocolError("Protocol error: unauthenticated bulk length");
           this.bulkLength = length;
           pos = cr + 2;
         }

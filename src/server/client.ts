@@ -15,7 +15,6 @@ export class Client implements ClientState {
   libName = "";
   libVersion = "";
   resp: Protocol = RESP2;
-  authenticated = false;
   lastCommand = "NULL";
   closeAfterReply = false;
   closed = false;
@@ -42,6 +41,14 @@ export class Client implements ClientState {
     readonly address: string,
     readonly localAddress: string,
   ) {}
+
+  /** Whether AUTH succeeded or no password is required; the parser is stricter until then. */
+  get authenticated(): boolean {
+    return !this.parser.unauthenticated;
+  }
+  set authenticated(value: boolean) {
+    this.parser.unauthenticated = !value;
+  }
 
   get queryBufferBytes(): number {
     return this.parser.bufferedBytes;

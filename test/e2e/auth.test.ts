@@ -59,6 +59,21 @@ describe("requirepass and AUTH", () => {
     expect(server.logs()).not.toContain("nope");
   });
 
+  test("before AUTH, Redis's tighter request limits apply: 10 arguments, 16 KiB bulks", async () => {
+    const many = await RawClient.connect(server.port);
+    many.write(resp("MSET", ...Array.from({ length: 12 }, (_, i) => `k${i}`)));
+    expect((await many.lines(1))[0]).toBe("-ERR Protocol error: unauthenticated multibulk length");
+    await many.waitClosed();
+    const big = await RawClient.connect(server.port);
+    big.write(`*2\r\n$4\r\nAUTH\r\n$20000\r\n`);
+    expect((await big.lines(1))[0]).toBe("-ERR Protocol error: unauthenticated bulk length");
+    await big.waitClosed();
+    const authed = await RawClient.connect(server.port);
+    authed.write(resp("AUTH", PASSWORD) + resp("MSET", ...Array.from({ length: 12 }, (_, i) => `k${i}`)));
+    expect(await authed.lines(2)).toEqual(["+OK", "+OK"]);
+    authed.close();
+  });
+
   test("the seed's text protocol asks for AUTH too", async () => {
     const c = await RawClient.connect(server.port);
     expect(await c.command("GET k")).toBe("NOAUTH Authentication required.");

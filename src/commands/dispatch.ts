@@ -1,4 +1,4 @@
-import { lookupCommand } from "./table.ts";
+import { arityAccepts, lookupCommand } from "./table.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
@@ -17,7 +17,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   }
   const { spec, stats } = command;
   ctx.client.lastCommand = spec.name;
-  if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
+  if (!arityAccepts(spec, argv.length)) {
     stats.rejectedCalls++;
     reply.error(Errors.arity(spec.name));
     return;

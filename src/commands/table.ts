@@ -55,6 +55,11 @@ for (const spec of ALL_COMMANDS) {
 /** Every command by its real name, whatever rename-command did: the AOF names commands so. */
 const byRealName = new Map(byName);
 
+/** Whether `argc` arguments (the name included) fit the spec's arity: exact when positive, a minimum when negative. */
+export function arityAccepts(spec: CommandSpec, argc: number): boolean {
+  return spec.arity > 0 ? argc === spec.arity : argc >= -spec.arity;
+}
+
 export function lookupCommand(name: string): Command | undefined {
   return byName.get(name) ?? byName.get(name.toLowerCase());
 }

@@ -1,4 +1,4 @@
-import { lookupRealCommand, type Command } from "../commands/table.ts";
+import { arityAccepts, lookupRealCommand, type Command } from "../commands/table.ts";
 import type { Logger } from "../util/log.ts";
 import { AofFormatError, AofReader, type RecordSink } from "./aof-reader.ts";
 
@@ -105,10 +105,10 @@ async function trailingZerosStart(file: ReturnType<typeof Bun.file>, from: numbe
 export function commandForRecord(argv: string[], offset: number): Command {
   const command = lookupRealCommand(argv[0]!);
   if (command === undefined) throw new AofFormatError(offset, offset, `unknown command '${argv[0]!.slice(0, 64)}'`);
-  const { arity, name } = command.spec;
+  const { name } = command.spec;
   // Only changes are logged; anything else (SHUTDOWN, CONFIG…) in the file did not come from a server.
   if (!command.write && name !== "select") throw new AofFormatError(offset, offset, `'${name}' is not a write command`);
-  if ((arity > 0 && argv.length !== arity) || argv.length < -arity) {
+  if (!arityAccepts(command.spec, argv.length)) {
     throw new AofFormatError(offset, offset, `wrong number of arguments (${argv.length - 1}) for '${name}'`);
   }
   return command;

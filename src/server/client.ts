@@ -99,3 +99,27 @@ export class Client implements ClientState {
     return this.pendingBytes > 0;
   }
 }
+
+/**
+ * A client with no connection behind it: what AOF records are replayed as,
+ * and what unit tests run commands as.
+ */
+export function detachedClient(id: number, address: string, localAddress: string): ClientState {
+  const now = Date.now();
+  return {
+    id,
+    address,
+    localAddress,
+    createdAt: now,
+    lastInteraction: now,
+    name: "",
+    libName: "",
+    libVersion: "",
+    resp: RESP2,
+    authenticated: true,
+    lastCommand: "NULL",
+    closeAfterReply: false,
+    queryBufferBytes: 0,
+    outputBufferBytes: 0,
+  };
+}

@@ -12,7 +12,7 @@ import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
-import { Client } from "./client.ts";
+import { Client, detachedClient } from "./client.ts";
 import { ReplyGate } from "./reply-gate.ts";
 import { tlsOptions } from "./tls.ts";
 
@@ -153,7 +153,7 @@ export class Server implements ServerState {
   async loadData(): Promise<void> {
     const out = new OutputBuffer();
     const reply = new ReplyWriter(out);
-    const context = { reply, db: this.db, client: aofClient(), server: this, effect: null as string[] | null };
+    const context = { reply, db: this.db, client: detachedClient(0, "aof", "aof"), server: this, effect: null as string[] | null };
     let failed = 0;
     let firstFailure = "";
     this.db.now = Date.now();
@@ -515,27 +515,6 @@ function isLoopback(address: string): boolean {
   if (address.startsWith("::ffff:")) address = address.slice(7);
   if (isIP(address) === 4) return address.startsWith("127.");
   return address === "::1";
-}
-
-/** The client AOF records are replayed as. */
-function aofClient(): ClientState {
-  const now = Date.now();
-  return {
-    id: 0,
-    address: "aof",
-    localAddress: "aof",
-    createdAt: now,
-    lastInteraction: now,
-    name: "",
-    libName: "",
-    libVersion: "",
-    resp: RESP2,
-    authenticated: true,
-    lastCommand: "NULL",
-    closeAfterReply: false,
-    queryBufferBytes: 0,
-    outputBufferBytes: 0,
-  };
 }
 
 function formatAddress(address: string, port: number): string {

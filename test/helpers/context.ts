@@ -4,7 +4,8 @@
  */
 import type { ClientState, CommandContext, ServerState } from "../../src/commands/types.ts";
 import { Config } from "../../src/config/config.ts";
-import { OutputBuffer, ReplyWriter, RESP2 } from "../../src/protocol/reply.ts";
+import { OutputBuffer, ReplyWriter } from "../../src/protocol/reply.ts";
+import { detachedClient } from "../../src/server/client.ts";
 import { freshStats } from "../../src/server/server.ts";
 import { Keyspace } from "../../src/store/keyspace.ts";
 
@@ -54,23 +55,7 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
 }
 
 export function fakeClient(): ClientState {
-  const now = Date.now();
-  return {
-    id: 1,
-    address: "127.0.0.1:50000",
-    localAddress: "127.0.0.1:6379",
-    createdAt: now,
-    lastInteraction: now,
-    name: "",
-    libName: "",
-    libVersion: "",
-    resp: RESP2,
-    authenticated: true,
-    lastCommand: "NULL",
-    closeAfterReply: false,
-    queryBufferBytes: 0,
-    outputBufferBytes: 0,
-  };
+  return detachedClient(1, "127.0.0.1:50000", "127.0.0.1:6379");
 }
 
 /** A command context over a fresh keyspace; replies accumulate in `out`. */

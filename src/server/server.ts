@@ -355,7 +355,8 @@ export class Server implements ServerState {
     this.stats.netOutputBytes += this.out.length;
     client.send(this.out.buf, this.out.length);
     this.out.shrink();
-    if (this.overOutputLimit(client, Date.now())) this.dropForOutput(client);
+    // Most writes go out whole: only output left queued can pass a limit.
+    if (client.hasPendingOutput && this.overOutputLimit(client, Date.now())) this.dropForOutput(client);
   }
 
   /** Redis's client-output-buffer-limit for normal clients: past `hard` at once, past `soft` for `soft-seconds`. */

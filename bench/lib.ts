@@ -9,6 +9,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Socket, Subprocess } from "bun";
 
 // ---------------------------------------------------------------------------
@@ -866,4 +867,45 @@ export function parseBenchmarkOutput(text: string): Map<string, BenchRow> {
     if (m) rows.set(m[1]!.trim().toUpperCase(), { test: m[1]!.trim().toUpperCase(), rps: Number(m[2]), extra: {} });
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------
+// Command lines of the bench scripts
+// ---------------------------------------------------------------------------
+
+/** A bad command line: one line on stderr, exit code 2. */
+export function fail(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(2);
+}
+
+export function positiveInt(name: string, text: string): number {
+  const n = Number(text.replace(/_/g, ""));
+  if (!Number.isSafeInteger(n) || n <= 0) fail(`${name} expects a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Strict flags only; prints `usage` and exits on -h/--help (when declared) or on a bad flag. */
+export function parseBenchArgs<O extends NonNullable<ParseArgsConfig["options"]>>(usage: string, options: O) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: Bun.argv.slice(2), strict: true, allowPositionals: false, options });
+  } catch (err) {
+    console.error(usage);
+    fail((err as Error).message);
+  }
+  if ((parsed.values as Record<string, unknown>).help === true) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return parsed.values;
+}
+
+/** `--requests N` (both pipelines) or `N1,N16`; `defaults` when not given. */
+export function requestCounts(text: string | undefined, defaults: [number, number]): [number, number] {
+  if (text === undefined) return defaults;
+  const parts = text.split(",").map((p) => positiveInt("--requests", p.trim()));
+  if (parts.length === 1) return [parts[0]!, parts[0]!];
+  if (parts.length === 2) return [parts[0]!, parts[1]!];
+  fail("--requests expects N or N1,N16");
 }

@@ -17,7 +17,6 @@
  * (bench/persistence.ts measures the AOF).
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   type BenchEnvironment,
   type ManagedServer,
@@ -47,6 +46,10 @@ import {
   stopProcess,
   textTable,
   waitForPing,
+  fail,
+  parseBenchArgs,
+  positiveInt,
+  requestCounts,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -79,57 +82,23 @@ const USAGE = `usage: bun bench/load.ts [options]
   -h, --help            show this help
 `;
 
-function fail(message: string): never {
-  console.error(`error: ${message}`);
-  process.exit(2);
-}
-
-function positiveInt(name: string, text: string): number {
-  const n = Number(text.replace(/_/g, ""));
-  if (!Number.isSafeInteger(n) || n <= 0) fail(`${name} expects a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-const { values: opts } = (() => {
-  try {
-    return parseArgs({
-      args: Bun.argv.slice(2),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean", default: false },
-        rounds: { type: "string" },
-        requests: { type: "string" },
-        "mem-keys": { type: "string" },
-        "server-cmd": { type: "string" },
-        "no-build": { type: "boolean", default: false },
-        json: { type: "string" },
-        "skip-throughput": { type: "boolean", default: false },
-        "skip-memory": { type: "boolean", default: false },
-        "run-timeout": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(USAGE);
-    fail((err as Error).message);
-  }
-})();
-
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = parseBenchArgs(USAGE, {
+  quick: { type: "boolean", default: false },
+  rounds: { type: "string" },
+  requests: { type: "string" },
+  "mem-keys": { type: "string" },
+  "server-cmd": { type: "string" },
+  "no-build": { type: "boolean", default: false },
+  json: { type: "string" },
+  "skip-throughput": { type: "boolean", default: false },
+  "skip-memory": { type: "boolean", default: false },
+  "run-timeout": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+});
 
 const quick = opts.quick === true;
 const rounds = opts.rounds !== undefined ? positiveInt("--rounds", opts.rounds) : quick ? 1 : 3;
-const [requestsP1, requestsP16] = (() => {
-  if (opts.requests === undefined) return quick ? [20_000, 100_000] : [200_000, 1_000_000];
-  const parts = opts.requests.split(",").map((p) => positiveInt("--requests", p.trim()));
-  if (parts.length === 1) return [parts[0]!, parts[0]!];
-  if (parts.length === 2) return [parts[0]!, parts[1]!];
-  fail("--requests expects N or N1,N16");
-})();
+const [requestsP1, requestsP16] = requestCounts(opts.requests, quick ? [20_000, 100_000] : [200_000, 1_000_000]);
 const memKeys = opts["mem-keys"] !== undefined ? positiveInt("--mem-keys", opts["mem-keys"]) : quick ? 100_000 : 1_000_000;
 const runTimeoutMs = (opts["run-timeout"] !== undefined ? positiveInt("--run-timeout", opts["run-timeout"]) : 240) * 1000;
 const serverCmd = opts["server-cmd"];

@@ -31,7 +31,6 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import {
   type BenchEnvironment,
   type ManagedServer,
@@ -59,6 +58,10 @@ import {
   stopProcess,
   textTable,
   waitForPing,
+  fail,
+  parseBenchArgs,
+  positiveInt,
+  requestCounts,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -92,56 +95,22 @@ const USAGE = `usage: bun bench/persistence.ts [options]
 Temp dirs go under $TMPDIR (default /tmp); put it on a real disk.
 `;
 
-function fail(message: string): never {
-  console.error(`error: ${message}`);
-  process.exit(2);
-}
-
-function positiveInt(name: string, text: string): number {
-  const n = Number(text.replace(/_/g, ""));
-  if (!Number.isSafeInteger(n) || n <= 0) fail(`${name} expects a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-const { values: opts } = (() => {
-  try {
-    return parseArgs({
-      args: Bun.argv.slice(2),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean", default: false },
-        rounds: { type: "string" },
-        requests: { type: "string" },
-        keys: { type: "string" },
-        "no-build": { type: "boolean", default: false },
-        json: { type: "string" },
-        "skip-fsync": { type: "boolean", default: false },
-        "skip-dataset": { type: "boolean", default: false },
-        "run-timeout": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(USAGE);
-    fail((err as Error).message);
-  }
-})();
-
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = parseBenchArgs(USAGE, {
+  quick: { type: "boolean", default: false },
+  rounds: { type: "string" },
+  requests: { type: "string" },
+  keys: { type: "string" },
+  "no-build": { type: "boolean", default: false },
+  json: { type: "string" },
+  "skip-fsync": { type: "boolean", default: false },
+  "skip-dataset": { type: "boolean", default: false },
+  "run-timeout": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+});
 
 const quick = opts.quick === true;
 const rounds = opts.rounds !== undefined ? positiveInt("--rounds", opts.rounds) : quick ? 1 : 3;
-const [requestsP1, requestsP16] = (() => {
-  if (opts.requests === undefined) return quick ? [20_000, 100_000] : [100_000, 500_000];
-  const parts = opts.requests.split(",").map((p) => positiveInt("--requests", p.trim()));
-  if (parts.length === 1) return [parts[0]!, parts[0]!];
-  if (parts.length === 2) return [parts[0]!, parts[1]!];
-  fail("--requests expects N or N1,N16");
-})();
+const [requestsP1, requestsP16] = requestCounts(opts.requests, quick ? [20_000, 100_000] : [100_000, 500_000]);
 const datasetKeys = opts.keys !== undefined ? positiveInt("--keys", opts.keys) : quick ? 100_000 : 1_000_000;
 const runTimeoutMs = (opts["run-timeout"] !== undefined ? positiveInt("--run-timeout", opts["run-timeout"]) : 240) * 1000;
 const jsonFile = opts.json;

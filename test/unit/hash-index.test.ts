@@ -1,14 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HashIndex } from "../../src/store/hash-index.ts";
-
-/** A deterministic generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
+import { rng } from "../helpers/random.ts";
 
 /** An index over slots the test hands out, checked against a Map model. */
 function harness(capacity: number) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../../src/store/memory.ts";
+import { rng } from "../helpers/random.ts";
 
 /**
  * Unit tests for the structure-of-arrays keyspace. Time is driven through
@@ -15,18 +16,6 @@ function keyspace(): Keyspace {
   const ks = new Keyspace();
   ks.now = T0;
   return ks;
-}
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Keys of equal length and equal value length all cost the same: `N` of them fit exactly. */

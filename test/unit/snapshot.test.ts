@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import type { Snapshot } from "../../src/store/snapshot.ts";
+import { rng } from "../helpers/random.ts";
 
 /**
  * The point-in-time view an AOF rewrite writes out a slice at a time while
@@ -19,18 +20,6 @@ function keyspace(): Keyspace {
   const ks = new Keyspace();
   ks.now = T0;
   return ks;
-}
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Entry = { value: string; expireAt: number };

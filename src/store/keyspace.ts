@@ -266,7 +266,7 @@ export class Keyspace {
    * consistent until read to the end, whatever commands do meanwhile.
    */
   beginSnapshot(): Snapshot {
-    this.snapshot = new Snapshot(this.keys, this.values, this.expireAt, this.highWater, this.now, this.index.size);
+    this.snapshot = new Snapshot(this.keys, this.values, this.expireAt, this.highWater, this.now);
     return this.snapshot;
   }
 

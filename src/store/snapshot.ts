@@ -31,8 +31,6 @@ export class Snapshot {
     readonly end: number,
     /** The instant, in Unix ms: keys expired by then are left out. */
     readonly at: number,
-    /** Keys in the snapshot, for progress reports. */
-    readonly size: number,
   ) {}
 
   get done(): boolean {

@@ -1,11 +1,12 @@
 import { mkdirSync, statSync } from "node:fs";
-import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from "./config/config.ts";
+import { ConfigError, helpText, loadConfig, parseCommandLine, type CommandLine, type Config } from "./config/config.ts";
 import { formatHumanBytes } from "./config/units.ts";
 import { AofCorruptError } from "./persistence/aof-loader.ts";
+import { ping } from "./cli/ping.ts";
 import { checkAof } from "./persistence/check-aof.ts";
 import { Server } from "./server/server.ts";
 import { Logger } from "./util/log.ts";
-import { VERSION } from "./version.ts";
+import { VERSION, versionLine } from "./version.ts";
 
 /** Entry point: configuration, the data directory, the listener, signals. */
 
@@ -37,14 +38,15 @@ async function checkAofMode(args: string[]): Promise<never> {
 async function main(): Promise<void> {
   if (process.argv[2] === "--check-aof") await checkAofMode(process.argv.slice(2));
   let config: Config;
+  let commandLine: CommandLine;
   try {
-    const commandLine = parseCommandLine(process.argv.slice(2));
+    commandLine = parseCommandLine(process.argv.slice(2));
     if (commandLine.help) {
       process.stdout.write(helpText(VERSION));
       return;
     }
     if (commandLine.version) {
-      process.stdout.write(`AtomicKV ${VERSION} (bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
+      process.stdout.write(versionLine() + "\n");
       return;
     }
     config = await loadConfig(commandLine, process.env);
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  if (commandLine.ping) process.exit(await ping(config));
   enterDataDir(config);
 
   const log = new Logger();

@@ -76,6 +76,8 @@ export interface CommandLine {
   flags: [string, string][];
   help: boolean;
   version: boolean;
+  /** `--ping`: act as a healthcheck client of the configured server instead of serving. */
+  ping: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface CommandLine {
  * (so `--bind 127.0.0.1 ::1` and `--save ""` work as in redis-server).
  */
 export function parseCommandLine(argv: string[]): CommandLine {
-  const result: CommandLine = { configFile: null, flags: [], help: false, version: false };
+  const result: CommandLine = { configFile: null, flags: [], help: false, version: false, ping: false };
   let i = 0;
   if (argv[0] !== undefined && !argv[0].startsWith("-")) {
     result.configFile = argv[0];
@@ -99,6 +101,11 @@ export function parseCommandLine(argv: string[]): CommandLine {
     }
     if (arg === "--version" || arg === "-v") {
       result.version = true;
+      i++;
+      continue;
+    }
+    if (arg === "--ping") {
+      result.ping = true;
       i++;
       continue;
     }
@@ -164,6 +171,9 @@ export function helpText(version: string): string {
     `AtomicKV ${version}: a Redis-compatible key-value server`,
     "",
     "Usage: atomic_server [config-file] [--option value ...]",
+    "       atomic_server [config-file] [--option value ...] --ping",
+    "           healthcheck: PING the server those options describe; exit 0 on PONG",
+    "       atomic_server --check-aof [--fix] FILE",
     "       atomic_server --help | --version",
     "",
     "Every option can also be given as an ATOMICKV_* environment variable or as",

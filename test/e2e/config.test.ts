@@ -121,13 +121,52 @@ describe("--help and --version", () => {
     expect(withFlags.stdout).toBe(stdout);
   });
 
-  test("--version prints one line and exits 0", async () => {
-    const pkg = (await Bun.file(join(ROOT, "package.json")).json()) as { version: string };
+  test("--version prints one line: version, git commit, Bun version and build target", async () => {
+    const pkg = (await Bun.file(join(ROOT, "package.json")).json()) as { version: string; packageManager: string };
     const { code, stdout, stderr } = await runToExit(["--version"]);
     expect(code).toBe(0);
     expect(stderr).toBe("");
-    expect(stdout).toMatch(new RegExp(`^AtomicKV ${pkg.version.replace(/\./g, "\\.")} \\(bun [^)]+\\)\\n$`));
+    const match = stdout.match(/^AtomicKV (\S+) commit=(\S+) bun=(\S+) target=(\S+) \((\S+)\)\n$/);
+    expect(match).not.toBeNull();
+    const [, version, commit, bun, target, platform] = match!;
+    expect(version).toBe(pkg.version);
+    expect(bun).toBe(pkg.packageManager.split("@")[1]);
+    expect(platform).toBe(`${process.platform}-${process.arch}`);
+    if (process.env.ATOMICKV_BINARY) {
+      // A built binary names the commit it came from and the target it was compiled for.
+      const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
+      if (head !== "") expect(commit).toStartWith(head);
+      expect(target).toBe(`bun-${process.platform}-${process.arch}`);
+    } else {
+      expect([commit, target]).toEqual(["source", "source"]);
+    }
     expect((await runToExit(["-v"])).stdout).toBe(stdout);
+  });
+});
+
+describe("--ping: the healthcheck mode", () => {
+  test("exits 0 printing PONG when the configured server answers, with the password from the environment", async () => {
+    const server = await startServer(["--requirepass", "hunter2"]);
+    try {
+      const ok = await runToExit(["--ping", "--port", String(server.port)], { ATOMICKV_REQUIREPASS: "hunter2" });
+      expect(ok).toEqual({ code: 0, stdout: "PONG\n", stderr: "" });
+      // The same options in another order, from a config file: the server's own configuration sources.
+      const file = writeConfig([`port ${server.port}`, "requirepass hunter2"]);
+      expect((await runToExit([file, "--ping"])).code).toBe(0);
+
+      const noPassword = await runToExit(["--ping", "--port", String(server.port)], { ATOMICKV_REQUIREPASS: "" });
+      expect(noPassword.code).toBe(1);
+      expect(noPassword.stderr).toBe("atomic_server --ping: NOAUTH Authentication required.\n");
+      const wrong = await runToExit(["--ping", "--port", String(server.port)], { ATOMICKV_REQUIREPASS: "wrong" });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toStartWith("atomic_server --ping: WRONGPASS");
+    } finally {
+      await server.stop();
+    }
+    // Nothing listens there any more.
+    const down = await runToExit(["--ping", "--port", String(server.port)], { ATOMICKV_REQUIREPASS: "" });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toStartWith(`atomic_server --ping: cannot connect to 127.0.0.1:${server.port}`);
   });
 });
 

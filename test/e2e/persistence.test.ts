@@ -330,7 +330,7 @@ describe("damaged files", () => {
 });
 
 describe("loading", () => {
-  test("clients get -LOADING while the AOF loads, and INFO says loading:1", async () => {
+  test("clients get -LOADING while the AOF loads, INFO says loading:1, --ping fails until it is done", async () => {
     await withDir(async (dir) => {
       // About 60 MB of records: long enough to be seen loading.
       const value = "v".repeat(200);
@@ -358,7 +358,12 @@ describe("loading", () => {
         const info = await c.bytes(Number(header.slice(1)) + 2);
         expect(info).toContain("loading:1");
         expect(info).toContain("aof_enabled:1");
+        // The healthcheck mode says unhealthy while loading, healthy once done.
+        const healthcheck = await runToExit(["--ping", "--port", String(port)]);
+        expect(healthcheck.code).toBe(1);
+        expect(healthcheck.stderr).toBe("atomic_server --ping: LOADING Redis is loading the dataset in memory\n");
         while ((await ping()) !== "+PONG") await Bun.sleep(20);
+        expect(await runToExit(["--ping", "--port", String(port)])).toEqual({ code: 0, stdout: "PONG\n", stderr: "" });
         c.write(resp("DBSIZE"));
         expect((await c.lines(1))[0]).toBe(":250000");
         c.close();

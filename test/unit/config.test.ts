@@ -33,7 +33,7 @@ async function loadError(argv: string[], env: Record<string, string> = {}): Prom
 
 describe("parseCommandLine", () => {
   test("no arguments", () => {
-    expect(cmd([])).toEqual({ configFile: null, flags: [], help: false, version: false });
+    expect(cmd([])).toEqual({ configFile: null, flags: [], help: false, version: false, ping: false });
   });
 
   test("a config file path comes first, then flags", () => {
@@ -42,6 +42,7 @@ describe("parseCommandLine", () => {
       flags: [["port", "7000"]],
       help: false,
       version: false,
+      ping: false,
     });
     expect(cmd(["./relative.conf"]).configFile).toBe("./relative.conf");
   });

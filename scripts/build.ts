@@ -25,6 +25,7 @@ export const RELEASE_TARGETS = {
 export type ReleasePlatform = keyof typeof RELEASE_TARGETS;
 
 function git(args: string[]): string | null {
+  if (Bun.which("git") === null) return null; // the Docker build stage has no git
   const result = Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
   return result.exitCode === 0 ? result.stdout.toString().trim() : null;
 }

@@ -68,9 +68,10 @@ export function ensureArchitecture(arch: string): string | null {
  */
 export function downloadPackages(packages: string[], cacheDir: string): string[] | string {
   mkdirSync(cacheDir, { recursive: true });
+  const native = run(["dpkg", "--print-architecture"]).output.trim();
   const debFor = (pkg: string) => {
-    const [name, arch] = pkg.split(":");
-    return readdirSync(cacheDir).find((f) => f.startsWith(`${name}_`) && f.endsWith(".deb") && (arch === undefined || f.includes(`_${arch}.deb`) || f.endsWith("_all.deb")));
+    const [name, arch = native] = pkg.split(":");
+    return readdirSync(cacheDir).find((f) => f.startsWith(`${name}_`) && (f.endsWith(`_${arch}.deb`) || f.endsWith("_all.deb")));
   };
   const missing = packages.filter((pkg) => debFor(pkg) === undefined);
   if (missing.length > 0) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import Redis from "ioredis";
+import { makeNetworkNamespace } from "../helpers/netns.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -134,31 +135,9 @@ describe("requirepass from the environment and at runtime", () => {
 
 /** A peer host: a network namespace with a veth pair to this one. Null where it cannot be made (not root). */
 function makePeer(): { hostAddress: string; run(args: string[]): Promise<string>; remove(): void } | null {
-  const id = (process.pid % 200) + 20;
-  const ns = `akv-peer-${process.pid}`;
-  const [hostIf, peerIf] = [`akvh${process.pid % 10000}`, `akvp${process.pid % 10000}`];
-  const hostAddress = `10.231.${id}.1`;
-  const sh = (cmd: string[]) => Bun.spawnSync(cmd, { stderr: "pipe" }).exitCode === 0;
-  const steps = [
-    ["ip", "netns", "add", ns],
-    ["ip", "link", "add", hostIf, "type", "veth", "peer", "name", peerIf],
-    ["ip", "link", "set", peerIf, "netns", ns],
-    ["ip", "addr", "add", `${hostAddress}/30`, "dev", hostIf],
-    ["ip", "link", "set", hostIf, "up"],
-    ["ip", "netns", "exec", ns, "ip", "addr", "add", `10.231.${id}.2/30`, "dev", peerIf],
-    ["ip", "netns", "exec", ns, "ip", "link", "set", peerIf, "up"],
-    ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
-  ];
-  const remove = () => {
-    Bun.spawnSync(["ip", "link", "del", hostIf], { stderr: "ignore" });
-    Bun.spawnSync(["ip", "netns", "del", ns], { stderr: "ignore" });
-  };
-  for (const step of steps) {
-    if (!sh(step)) {
-      remove();
-      return null;
-    }
-  }
+  const netns = makeNetworkNamespace("peer", "10.231");
+  if (typeof netns === "string") return null;
+  const { name: ns, hostAddress, remove } = netns;
   return {
     hostAddress,
     remove,

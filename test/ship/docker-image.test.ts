@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { downloadPackages, unpackPackages } from "../helpers/debian.ts";
 import { parseDockerfile, type CopyStep, type Stage } from "../helpers/dockerfile.ts";
+import { makeNetworkNamespace } from "../helpers/netns.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 
 /**
@@ -160,30 +161,19 @@ interface Container {
 }
 
 function makeContainer(stage: Stage, root: string): Container | string {
-  const id = (process.pid % 200) + 20;
-  const ns = `akv-image-${process.pid}`;
-  const [hostIf, peerIf] = [`akvih${process.pid % 10000}`, `akvic${process.pid % 10000}`];
-  const address = `10.232.${id}.2`;
-  const steps = [
-    ["ip", "netns", "add", ns],
-    ["ip", "link", "add", hostIf, "type", "veth", "peer", "name", peerIf],
-    ["ip", "link", "set", peerIf, "netns", ns],
-    ["ip", "addr", "add", `10.232.${id}.1/30`, "dev", hostIf],
-    ["ip", "link", "set", hostIf, "up"],
-    ["ip", "netns", "exec", ns, "ip", "addr", "add", `${address}/30`, "dev", peerIf],
-    ["ip", "netns", "exec", ns, "ip", "link", "set", peerIf, "up"],
-    ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
-    // What Docker gives every container: /proc, and a /dev with the usual devices.
-    ["mount", "-t", "proc", "proc", join(root, "proc")],
-    ["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", join(root, "dev")],
-  ];
+  const netns = makeNetworkNamespace("image", "10.232");
+  if (typeof netns === "string") return netns;
+  const { name: ns, peerAddress: address } = netns;
   cleanups.push(() => {
     sh(["umount", "-l", join(root, "proc")]);
     sh(["umount", "-l", join(root, "dev")]);
-    sh(["ip", "link", "del", hostIf]);
-    sh(["ip", "netns", "del", ns]);
+    netns.remove();
   });
-  for (const step of steps) {
+  // What Docker gives every container: /proc, and a /dev with the usual devices.
+  for (const step of [
+    ["mount", "-t", "proc", "proc", join(root, "proc")],
+    ["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", join(root, "dev")],
+  ]) {
     const { code, out } = sh(step);
     if (code !== 0) return `${step.join(" ")}: ${out.trim()}`;
   }

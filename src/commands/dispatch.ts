@@ -1,4 +1,4 @@
-import { arityAccepts, lookupCommand } from "./table.ts";
+import { arityAccepts, lookupCommand, type Command } from "./table.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
@@ -42,6 +42,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.oom);
     return;
   }
+  if (server.monitorCount !== 0) server.feedMonitors(ctx.client, argv);
   const errorsBefore = reply.errors;
   const replyStart = reply.out.length;
   const dirtyBefore = ctx.db.dirty;
@@ -56,11 +57,32 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(`ERR internal error in '${spec.name}': ${(err as Error).message}`);
     server.warn(`command '${spec.name}' from ${ctx.client.address} threw: ${(err as Error).stack ?? err}`);
   }
+  const now = Bun.nanoseconds();
+  const us = (now - server.commandClock) / 1000;
+  server.commandClock = now;
+  stats.record(us);
+  if (us >= server.slowlogThresholdUs && server.slowlogThresholdUs >= 0) {
+    server.slowlog.add(redacted(command, argv), us, ctx.client.address, ctx.client.name);
+  }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
   if (command.write && ctx.db.dirty !== dirtyBefore) {
     if (ctx.effect === null && command.renamed) argv[0] = spec.name; // the AOF names the real command
     server.propagate(ctx.effect ?? argv);
   }
+}
+
+/** The arguments as SLOWLOG and MONITOR show them: passwords replaced (AUTH, HELLO … AUTH, CONFIG SET requirepass). */
+export function redacted(command: Command, argv: readonly string[]): readonly string[] {
+  const name = command.spec.name;
+  if (name === "auth") return argv.map((a, i) => (i === 0 ? a : "(redacted)"));
+  if (name === "hello") {
+    const i = argv.findIndex((a, j) => j > 0 && a.toLowerCase() === "auth");
+    if (i > 0) return argv.map((a, j) => (j === i + 1 || j === i + 2 ? "(redacted)" : a));
+  }
+  if (name === "config" && argv[1]?.toLowerCase() === "set") {
+    return argv.map((a, j) => (j >= 3 && j % 2 === 1 && argv[j - 1]!.toLowerCase() === "requirepass" ? "(redacted)" : a));
+  }
+  return argv;
 }
 
 /**

@@ -4,7 +4,8 @@ import { introspectionCommands } from "./introspection.ts";
 import { keyCommands } from "./keys.ts";
 import { serverCommands } from "./server.ts";
 import { stringCommands } from "./strings.ts";
-import type { CommandSpec, CommandStats } from "./types.ts";
+import { CommandStats } from "../stats/command-stats.ts";
+import type { CommandSpec } from "./types.ts";
 
 /**
  * The command table: every command's spec, looked up by name. Names are
@@ -45,7 +46,7 @@ for (const spec of ALL_COMMANDS) {
     write: spec.flags.includes("write"),
     allowedWhileLoading: spec.flags.includes("loading"),
     noAuth: spec.flags.includes("no_auth"),
-    stats: { calls: 0, failedCalls: 0, rejectedCalls: 0 },
+    stats: new CommandStats(),
     renamed: false,
   };
   byName.set(spec.name, command);
@@ -90,5 +91,5 @@ export function commandStats(): [string, CommandStats][] {
 }
 
 export function resetCommandStats(): void {
-  for (const spec of ALL_COMMANDS) Object.assign(byRealName.get(spec.name)!.stats, { calls: 0, failedCalls: 0, rejectedCalls: 0 });
+  for (const spec of ALL_COMMANDS) byRealName.get(spec.name)!.stats.reset();
 }

@@ -1,5 +1,7 @@
 import type { Config } from "../config/config.ts";
 import type { ReplyWriter, Protocol } from "../protocol/reply.ts";
+import type { LatencyMonitor } from "../stats/latency-monitor.ts";
+import type { SlowLog } from "../stats/slowlog.ts";
 import type { Keyspace } from "../store/keyspace.ts";
 
 /**
@@ -47,13 +49,6 @@ export interface CommandSpec {
   readonly handler: CommandHandler;
 }
 
-/** Per-command counters (INFO commandstats grows from these). */
-export interface CommandStats {
-  calls: number;
-  failedCalls: number;
-  rejectedCalls: number;
-}
-
 /** A connected client as commands see it (server/client.ts implements it). */
 export interface ClientState {
   readonly id: number;
@@ -71,6 +66,8 @@ export interface ClientState {
   authenticated: boolean;
   /** Reply, then close the connection (QUIT, CLIENT KILL of oneself). */
   closeAfterReply: boolean;
+  /** In MONITOR mode (it stays until the connection closes). */
+  readonly monitor: boolean;
   /** Bytes buffered on the input and output sides, for CLIENT LIST. */
   readonly queryBufferBytes: number;
   readonly outputBufferBytes: number;
@@ -115,6 +112,23 @@ export interface ServerState {
   propagate(argv: readonly string[]): void;
   /** The persistence layer as INFO and BGREWRITEAOF see it. */
   readonly persistence: PersistenceState;
+  /**
+   * Bun.nanoseconds() where the next command's time starts: set when a
+   * client's data arrives, advanced by dispatch after each command, so one
+   * clock read per command times it (parsing the command included).
+   */
+  commandClock: number;
+  /** SLOWLOG's entries; dispatch adds the commands at or over slowlog-log-slower-than. */
+  readonly slowlog: SlowLog;
+  /** slowlog-log-slower-than in microseconds, or -1 (off). */
+  readonly slowlogThresholdUs: number;
+  /** LATENCY's events. */
+  readonly latency: LatencyMonitor;
+  /** Clients in MONITOR mode: dispatch feeds them each command it runs while there are any. */
+  readonly monitorCount: number;
+  feedMonitors(client: ClientState, argv: readonly string[]): void;
+  /** Puts the client in MONITOR mode. */
+  startMonitor(client: ClientState): void;
 }
 
 export interface PersistenceState {

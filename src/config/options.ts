@@ -181,6 +181,9 @@ export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 export const LOG_LEVELS = ["debug", "verbose", "notice", "warning"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_FORMATS = ["redis", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const FSYNC_POLICIES = ["always", "everysec", "no"] as const;
 export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
@@ -230,6 +233,29 @@ export const OPTIONS = {
   timeout: integer({ default: 0, min: 0, max: INT_MAX, mutable: true, help: "close a client after this many idle seconds (0 = never)" }),
   hz: integer({ default: 10, min: 1, max: 500, mutable: true, help: "background task frequency (active expiry cycles per second)" }),
   loglevel: oneOf<LogLevel>(LOG_LEVELS, { default: "notice", mutable: true, help: "log verbosity" }),
+  logfile: text({ default: "", mutable: false, help: "append the log to this file instead of stderr (empty = stderr)" }),
+  "log-format": oneOf<LogFormat>(LOG_FORMATS, {
+    default: "redis",
+    mutable: true,
+    help: "log lines as redis-server writes them, or one JSON object per line (time, level, pid, msg)",
+  }),
+  "slowlog-log-slower-than": integer({
+    default: 10000,
+    min: -1,
+    max: INT_MAX,
+    mutable: true,
+    help: "SLOWLOG keeps commands that took at least this many microseconds (0 = all, -1 = none)",
+  }),
+  "slowlog-max-len": integer({ default: 128, min: 0, max: INT_MAX, mutable: true, help: "how many SLOWLOG entries are kept" }),
+  "latency-monitor-threshold": integer({
+    default: 100,
+    min: 0,
+    max: INT_MAX,
+    mutable: true,
+    help: "LATENCY records server events (fsync, rewrite, expiry) of at least this many ms (0 = off; Redis's default is 0)",
+  }),
+  "metrics-port": integer({ default: 0, min: 0, max: 65535, mutable: false, help: "HTTP port for /metrics (Prometheus) and /healthz (0 = off)" }),
+  "metrics-bind": addressList({ default: "127.0.0.1", mutable: false, help: "addresses the metrics port listens on" }),
   // Read-only facts that Redis tools ask for (redis-benchmark reads both at start).
   save: text({ default: "", mutable: false, help: "RDB snapshots: not supported, always empty", accepts: "an empty string", validate: (v) => v === "" }),
   appendonly: oneOf<YesNo>(YES_NO, { default: "yes", mutable: true, help: "log every write to the append-only file and load it at startup" }),

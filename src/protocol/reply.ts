@@ -78,6 +78,8 @@ export class ReplyWriter {
   protocol: Protocol = RESP2;
   /** Error replies written since startup or CONFIG RESETSTAT (INFO's total_error_replies). */
   errors = 0;
+  /** The same, by error code, the reply's first word (INFO errorstats). */
+  readonly errorCodes = new Map<string, number>();
 
   constructor(readonly out: OutputBuffer) {}
 
@@ -93,6 +95,9 @@ export class ReplyWriter {
   /** An error; `message` starts with its code, e.g. `ERR syntax error`. */
   error(message: string): void {
     this.errors++;
+    const space = message.indexOf(" ");
+    const code = space === -1 ? message : message.slice(0, space);
+    this.errorCodes.set(code, (this.errorCodes.get(code) ?? 0) + 1);
     // CR/LF would break the frame; Redis replaces them with spaces too.
     const safe = message.includes("\r") || message.includes("\n") ? message.replace(/[\r\n]/g, " ") : message;
     this.out.write(this.protocol === TEXT ? safe + "\n" : "-" + safe + "\r\n");

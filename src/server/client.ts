@@ -31,6 +31,8 @@ export class Client implements ClientState {
   socketPaused = false;
   /** A command of this client logged a change that is not yet committed. */
   logged = false;
+  /** In MONITOR mode: receives every command; may not touch keys. */
+  monitor = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -119,6 +121,7 @@ export function detachedClient(id: number, address: string, localAddress: string
     authenticated: true,
     lastCommand: "NULL",
     closeAfterReply: false,
+    monitor: false,
     queryBufferBytes: 0,
     outputBufferBytes: 0,
   };

@@ -12,7 +12,10 @@ import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
+import { LatencyMonitor } from "../stats/latency-monitor.ts";
+import { SlowLog } from "../stats/slowlog.ts";
 import { Client, detachedClient } from "./client.ts";
+import { Monitors } from "./monitors.ts";
 import { ReplyGate } from "./reply-gate.ts";
 import { tlsOptions } from "./tls.ts";
 
@@ -69,8 +72,14 @@ export class Server implements ServerState {
   /** The TLS port bound, 0 without TLS. */
   tlsPort = 0;
 
+  commandClock = Bun.nanoseconds();
+  readonly slowlog = new SlowLog(128);
+  slowlogThresholdUs = 10_000;
+  readonly latency = new LatencyMonitor(0);
+
   private readonly out = new OutputBuffer();
   private readonly reply = new ReplyWriter(this.out);
+  private readonly monitors: Monitors;
   readonly persistence: Persistence;
   private readonly context: { reply: ReplyWriter; db: Keyspace; client: Client; server: Server; effect: string[] | null };
   private readonly clientsById = new Map<number, Client>();
@@ -90,6 +99,7 @@ export class Server implements ServerState {
     private readonly log: Logger,
   ) {
     this.context = { reply: this.reply, db: this.db, client: null as unknown as Client, server: this, effect: null };
+    this.monitors = new Monitors(log);
     this.persistence = new Persistence(config, this.db, log);
     this.gate = new ReplyGate(this.persistence.aof, (client) => this.released(client));
     // Expiry and eviction happen inside other commands and in the cron.
@@ -231,10 +241,23 @@ export class Server implements ServerState {
     this.gate.schedule();
   }
 
+  get monitorCount(): number {
+    return this.monitors.size;
+  }
+
+  feedMonitors(client: ClientState, argv: readonly string[]): void {
+    this.stats.netOutputBytes += this.monitors.feed(client, argv);
+  }
+
+  startMonitor(client: ClientState): void {
+    this.monitors.add(client as Client);
+  }
+
   resetStats(): void {
     const fresh = freshStats();
     Object.assign(this.stats, fresh);
     this.reply.errors = 0;
+    this.reply.errorCodes.clear();
     resetCommandStats();
     Object.assign(this.db.stats, { hits: 0, misses: 0, expiredKeys: 0, evictedKeys: 0 });
   }
@@ -290,6 +313,7 @@ export class Server implements ServerState {
     this.db.now = now;
     this.stats.netInputBytes += chunk.length;
     this.context.client = client;
+    this.commandClock = Bun.nanoseconds();
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError);
     } catch (err) {
@@ -414,6 +438,7 @@ export class Server implements ServerState {
     if (client === undefined) return;
     client.closed = true;
     this.clientsById.delete(client.id);
+    if (client.monitor) this.monitors.remove(client);
     this.log.debug(`closed ${client.address} (id ${client.id})`);
   }
 
@@ -490,6 +515,11 @@ export class Server implements ServerState {
     this.db.maxmemory = this.config.values.maxmemory;
     this.db.policy = this.config.values["maxmemory-policy"];
     this.log.level = this.config.values.loglevel;
+    this.log.format = this.config.values["log-format"];
+    this.slowlogThresholdUs = this.config.values["slowlog-log-slower-than"];
+    this.slowlog.maxLen = this.config.values["slowlog-max-len"];
+    this.slowlog.trim();
+    this.latency.thresholdMs = this.config.values["latency-monitor-threshold"];
     requestLimits.maxBulkLength = this.config.values["proto-max-bulk-len"];
   }
 

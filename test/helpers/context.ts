@@ -7,6 +7,8 @@ import { Config } from "../../src/config/config.ts";
 import { OutputBuffer, ReplyWriter } from "../../src/protocol/reply.ts";
 import { detachedClient } from "../../src/server/client.ts";
 import { freshStats } from "../../src/server/server.ts";
+import { LatencyMonitor } from "../../src/stats/latency-monitor.ts";
+import { SlowLog } from "../../src/stats/slowlog.ts";
 import { Keyspace } from "../../src/store/keyspace.ts";
 
 
@@ -32,6 +34,15 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
       warnings.push(message);
     },
     checkPassword: () => true,
+    commandClock: Bun.nanoseconds(),
+    slowlog: new SlowLog(128),
+    slowlogThresholdUs: 10_000,
+    latency: new LatencyMonitor(0),
+    monitorCount: 0,
+    feedMonitors: () => {},
+    startMonitor: () => {
+      throw new Error("MONITOR without a server");
+    },
     loading: false,
     writeError: null,
     propagate: () => {},

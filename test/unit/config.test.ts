@@ -201,6 +201,13 @@ describe("option table", () => {
     timeout: { good: [["0", 0], ["300", 300]], bad: ["-1", "abc", "", "1s", "2147483648"] },
     hz: { good: [["1", 1], ["500", 500]], bad: ["0", "501", "fast", ""] },
     loglevel: { good: [["debug", "debug"], ["WARNING", "warning"]], bad: ["loud", "", "info", "error"] },
+    logfile: { good: [["", ""], ["/var/log/atomickv.log", "/var/log/atomickv.log"]], bad: [] },
+    "log-format": { good: [["redis", "redis"], ["JSON", "json"]], bad: ["text", "", "logfmt"] },
+    "slowlog-log-slower-than": { good: [["-1", -1], ["0", 0], ["10000", 10000]], bad: ["-2", "fast", "", "1.5"] },
+    "slowlog-max-len": { good: [["0", 0], ["128", 128]], bad: ["-1", "many", ""] },
+    "latency-monitor-threshold": { good: [["0", 0], ["100", 100]], bad: ["-1", "slow", ""] },
+    "metrics-port": { good: [["0", 0], ["9121", 9121]], bad: ["-1", "65536", "http", ""] },
+    "metrics-bind": { good: [["127.0.0.1", ["127.0.0.1"]], ["0.0.0.0 ::", ["0.0.0.0", "::"]]], bad: [""] },
     save: { good: [["", ""]], bad: ["900 1", "yes", " "] },
     appendonly: { good: [["no", "no"], ["YES", "yes"]], bad: ["", "maybe", "1", "true"] },
     appendfilename: { good: [["appendonly.aof", "appendonly.aof"], ["my data.aof", "my data.aof"]], bad: ["", "dir/file.aof", "/abs.aof", ".", ".."] },
@@ -347,7 +354,7 @@ describe("CONFIG GET-style matching", () => {
   test("exact names, globs, several patterns, case-insensitive", () => {
     expect(config.matching(["port"])).toEqual([["port", "8080"]]);
     expect(names(["maxmemory*"])).toEqual(["maxmemory", "maxmemory-policy"]);
-    expect(names(["*max*"]).sort()).toEqual(["maxclients", "maxmemory", "maxmemory-policy", "proto-max-bulk-len"]);
+    expect(names(["*max*"]).sort()).toEqual(["maxclients", "maxmemory", "maxmemory-policy", "proto-max-bulk-len", "slowlog-max-len"]);
     expect(names(["h?"])).toEqual(["hz"]);
     expect(names(["[bp]*"]).sort()).toEqual(["bind", "port", "protected-mode", "proto-max-bulk-len"]);
     expect(names(["*"])).toEqual(OPTION_NAMES);

@@ -1,12 +1,13 @@
 import { mkdirSync, statSync } from "node:fs";
 import { ConfigError, helpText, loadConfig, parseCommandLine, type CommandLine, type Config } from "./config/config.ts";
+import { cgroupMemoryLimit, configRisks } from "./config/risks.ts";
 import { formatHumanBytes } from "./config/units.ts";
 import { AofCorruptError } from "./persistence/aof-loader.ts";
 import { ping } from "./cli/ping.ts";
 import { checkAof } from "./persistence/check-aof.ts";
 import { Server } from "./server/server.ts";
 import { Logger } from "./util/log.ts";
-import { VERSION, versionLine } from "./version.ts";
+import { BUILD_COMMIT, VERSION, versionLine } from "./version.ts";
 
 /** Entry point: configuration, the data directory, the listener, signals. */
 
@@ -58,6 +59,13 @@ async function main(): Promise<void> {
   enterDataDir(config);
 
   const log = new Logger();
+  if (config.values.logfile !== "") {
+    try {
+      log.openFile(config.values.logfile);
+    } catch (err) {
+      fail(`invalid value '${config.values.logfile}' for 'logfile': ${(err as Error).message}`);
+    }
+  }
   const server = new Server(config, VERSION, log);
   try {
     server.start();
@@ -66,12 +74,13 @@ async function main(): Promise<void> {
   }
   const { maxmemory, bind, appendonly, appendfsync, appendfilename } = config.values;
   log.notice(
-    `AtomicKV ${VERSION} (bun ${Bun.version}) pid=${process.pid} port=${server.port}` +
+    `AtomicKV ${VERSION} (commit ${BUILD_COMMIT}, bun ${Bun.version}) pid=${process.pid} port=${server.port}` +
       `${server.tlsPort > 0 ? ` tls-port=${server.tlsPort}` : ""} bind=${bind.join(",")} ` +
       `dir=${process.cwd()} maxmemory=${maxmemory === 0 ? "none" : formatHumanBytes(maxmemory)} ` +
       `policy=${config.values["maxmemory-policy"]} ` +
       `appendonly=${appendonly === "yes" ? `${appendfilename} appendfsync=${appendfsync}` : "no"}`,
   );
+  for (const risk of configRisks(config, cgroupMemoryLimit())) log[risk.level](risk.message);
   process.on("SIGINT", () => server.shutdown("Received SIGINT"));
   process.on("SIGTERM", () => server.shutdown("Received SIGTERM"));
 

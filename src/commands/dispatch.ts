@@ -10,7 +10,6 @@ import { Errors, type CommandContext } from "./types.ts";
 export function dispatch(ctx: CommandContext, argv: string[]): void {
   const command = lookupCommand(argv[0]!);
   const { reply, server } = ctx;
-  server.stats.totalCommandsProcessed++;
   if (command === undefined) {
     reply.error(unknownCommand(argv));
     return;
@@ -47,7 +46,6 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   const replyStart = reply.out.length;
   const dirtyBefore = ctx.db.dirty;
   ctx.effect = null;
-  stats.calls++;
   try {
     spec.handler(ctx, argv);
   } catch (err) {
@@ -55,12 +53,15 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     // drop its partial reply, answer with an error, log it, keep serving.
     reply.out.length = replyStart;
     reply.error(`ERR internal error in '${spec.name}': ${(err as Error).message}`);
+    server.stats.unexpectedErrorReplies++;
     server.warn(`command '${spec.name}' from ${ctx.client.address} threw: ${(err as Error).stack ?? err}`);
   }
   const now = Bun.nanoseconds();
   const us = (now - server.commandClock) / 1000;
   server.commandClock = now;
+  // Counted after the call, as Redis does: INFO's own call is not in its figures, RESETSTAT's is.
   stats.record(us);
+  server.stats.totalCommandsProcessed++;
   if (us >= server.slowlogThresholdUs && server.slowlogThresholdUs >= 0) {
     server.slowlog.add(redacted(command, argv), us, ctx.client.address, ctx.client.name);
   }

@@ -83,7 +83,20 @@ export interface ServerStats {
   netOutputBytes: number;
   /** Commands per second over the last second, sampled by the server cron. */
   instantaneousOpsPerSec: number;
+  /** Network traffic over the last second, KiB/s, sampled with the ops. */
+  instantaneousInputKbps: number;
+  instantaneousOutputKbps: number;
   peakMemory: number;
+  /** Socket reads handled and reply writes made (Redis's total_reads/writes_processed). */
+  totalReadsProcessed: number;
+  totalWritesProcessed: number;
+  /** Clients closed for passing client-query-buffer-limit / client-output-buffer-limit. */
+  queryBufferLimitDisconnections: number;
+  outputBufferLimitDisconnections: number;
+  /** Internal errors: a command handler that threw (Redis's unexpected_error_replies). */
+  unexpectedErrorReplies: number;
+  /** Time the cron spent in active expiry, ms (Redis's expire_cycle_cpu_milliseconds). */
+  expireCycleCpuMs: number;
 }
 
 export interface ServerState {

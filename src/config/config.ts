@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { globMatch } from "../util/glob.ts";
 import { splitInlineArgs } from "../protocol/inline.ts";
 import { OPTIONS, OPTION_NAMES, isOptionName, type ConfigValues, type OptionName, type OptionSpec } from "./options.ts";
@@ -148,7 +149,8 @@ export async function loadConfig(commandLine: CommandLine, env: Record<string, s
   if (commandLine.configFile !== null) {
     const file = Bun.file(commandLine.configFile);
     if (!(await file.exists())) throw new ConfigError(`config file '${commandLine.configFile}' not found`);
-    config.configFile = commandLine.configFile;
+    // Absolute, as INFO's config_file: the server changes directory to `dir` later.
+    config.configFile = resolve(commandLine.configFile);
     for (const [name, value, line] of parseConfigFile(commandLine.configFile, await file.text())) {
       apply(name, value, "file", `${commandLine.configFile}:${line}`);
     }

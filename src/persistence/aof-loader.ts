@@ -85,7 +85,7 @@ function progressLine(done: number, total: number, records: number, ms: number):
   const eta = rate > 0 ? (total - done) / (1024 * 1024) / rate : 0;
   return (
     `Loading AOF: ${Math.floor((done * 100) / total)}% (${mb(done)} of ${mb(total)} MB, ` +
-    `${records} records, ${rate.toFixed(1)} MB/s, about ${eta.toFixed(0)} s left)`
+    `${records} records, ${Math.round(records / (ms / 1000))} records/s, ${rate.toFixed(1)} MB/s, about ${eta.toFixed(0)} s left)`
   );
 }
 

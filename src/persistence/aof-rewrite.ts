@@ -12,6 +12,8 @@ const SLOTS_PER_CHECK = 2048;
 const WRITE_BYTES = 1024 * 1024;
 /** The tail is copied in pieces this big, a piece per turn. */
 const COPY_BYTES = 1024 * 1024;
+/** Rewrites that take longer than this log their progress at each tenth. */
+const PROGRESS_AFTER_MS = 1000;
 
 export class RewriteAborted extends Error {}
 
@@ -85,7 +87,10 @@ export class AofRewrite {
         this.out.length = 0;
       };
 
+      const started = performance.now();
+      let reported = 0;
       while (!snapshot.done) {
+        reported = this.reportProgress(snapshot, started, reported);
         await this.yieldTurn();
         const delay = this.keyDelayUs();
         const deadline = performance.now() + SLICE_MS;
@@ -137,6 +142,22 @@ export class AofRewrite {
       this.discardTempFile();
       throw this.aborted ? new RewriteAborted("rewrite aborted") : err;
     }
+  }
+
+  /**
+   * Logs each tenth of the snapshot read once the rewrite has run a second
+   * (short ones say nothing until they finish); returns the last tenth logged.
+   */
+  private reportProgress(snapshot: Snapshot, started: number, reported: number): number {
+    const tenth = Math.floor((snapshot.cursor * 10) / Math.max(1, snapshot.end));
+    const ms = performance.now() - started;
+    if (tenth <= reported || ms < PROGRESS_AFTER_MS) return reported;
+    const perSecond = this.keysWritten / (ms / 1000);
+    const eta = (ms / snapshot.cursor) * (snapshot.end - snapshot.cursor) / 1000;
+    this.log.notice(
+      `Rewriting AOF: ${tenth * 10}% (${this.keysWritten} keys written, ${Math.round(perSecond)} keys/s, about ${eta.toFixed(0)} s left)`,
+    );
+    return tenth;
   }
 
   private async yieldTurn(): Promise<void> {

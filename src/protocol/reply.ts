@@ -97,7 +97,9 @@ export class ReplyWriter {
     this.errors++;
     const space = message.indexOf(" ");
     const code = space === -1 ? message : message.slice(0, space);
-    this.errorCodes.set(code, (this.errorCodes.get(code) ?? 0) + 1);
+    // At most 128 codes, as Redis: error texts come partly from clients.
+    const count = this.errorCodes.get(code);
+    if (count !== undefined || this.errorCodes.size < 128) this.errorCodes.set(code, (count ?? 0) + 1);
     // CR/LF would break the frame; Redis replaces them with spaces too.
     const safe = message.includes("\r") || message.includes("\n") ? message.replace(/[\r\n]/g, " ") : message;
     this.out.write(this.protocol === TEXT ? safe + "\n" : "-" + safe + "\r\n");

@@ -2,6 +2,7 @@ import type { Socket, TCPSocketListener, TLSOptions } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch } from "../commands/dispatch.ts";
+import { renderInfo } from "../commands/info.ts";
 import { ALL_COMMANDS, renameCommand, resetCommandStats } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
@@ -44,7 +45,15 @@ export function freshStats(): ServerStats {
     netInputBytes: 0,
     netOutputBytes: 0,
     instantaneousOpsPerSec: 0,
+    instantaneousInputKbps: 0,
+    instantaneousOutputKbps: 0,
     peakMemory: 0,
+    totalReadsProcessed: 0,
+    totalWritesProcessed: 0,
+    queryBufferLimitDisconnections: 0,
+    outputBufferLimitDisconnections: 0,
+    unexpectedErrorReplies: 0,
+    expireCycleCpuMs: 0,
   };
 }
 
@@ -87,6 +96,8 @@ export class Server implements ServerState {
   private nextClientId = 1;
   private cron: Timer | null = null;
   private opsAtLastSample = 0;
+  private inputAtLastSample = 0;
+  private outputAtLastSample = 0;
   private lastSampleAt = Date.now();
   private stopping = false;
   private commandsAtLastCron = 0;
@@ -241,6 +252,11 @@ export class Server implements ServerState {
     this.gate.schedule();
   }
 
+  /** INFO's text for `sections` (as the INFO command takes them), for readers outside a command: /metrics. */
+  info(sections: string[]): string {
+    return renderInfo(this.context, sections);
+  }
+
   get monitorCount(): number {
     return this.monitors.size;
   }
@@ -256,6 +272,7 @@ export class Server implements ServerState {
   resetStats(): void {
     const fresh = freshStats();
     Object.assign(this.stats, fresh);
+    this.opsAtLastSample = this.inputAtLastSample = this.outputAtLastSample = 0;
     this.reply.errors = 0;
     this.reply.errorCodes.clear();
     resetCommandStats();
@@ -292,7 +309,7 @@ export class Server implements ServerState {
     // Bun's socket timeout is a one-shot deadline (about 4 s granularity),
     // not reset by reads or writes: onTimeout checks real idleness and re-arms.
     if (this.config.values.timeout > 0) socket.timeout(this.config.values.timeout);
-    this.log.debug(`accepted ${client.address} (id ${client.id})`);
+    this.log.verbose(`Accepted ${client.address} (id ${client.id})`);
   }
 
   /**
@@ -312,6 +329,7 @@ export class Server implements ServerState {
     client.lastInteraction = now;
     this.db.now = now;
     this.stats.netInputBytes += chunk.length;
+    this.stats.totalReadsProcessed++;
     this.context.client = client;
     this.commandClock = Bun.nanoseconds();
     try {
@@ -335,6 +353,7 @@ export class Server implements ServerState {
     if (client.parser.bufferedBytes > this.config.values["client-query-buffer-limit"]) {
       // As Redis: log it and drop the connection, without a reply.
       this.log.warning(`closing client ${client.address} that reached max query buffer length (${client.parser.bufferedBytes} bytes)`);
+      this.stats.queryBufferLimitDisconnections++;
       this.closeClient(client);
       return;
     }
@@ -377,6 +396,7 @@ export class Server implements ServerState {
     if (this.out.length === 0) return;
     if (this.gate.closed) this.gate.hold(client);
     this.stats.netOutputBytes += this.out.length;
+    this.stats.totalWritesProcessed++;
     client.send(this.out.buf, this.out.length);
     this.out.shrink();
     // Most writes go out whole: only output left queued can pass a limit.
@@ -398,6 +418,7 @@ export class Server implements ServerState {
   }
 
   private dropForOutput(client: Client): void {
+    this.stats.outputBufferLimitDisconnections++;
     this.log.warning(`Client id=${client.id} addr=${client.address} closed for overcoming of output buffer limits (${client.outputBufferBytes} bytes unsent).`);
     client.closed = true;
     this.clientsById.delete(client.id);
@@ -439,7 +460,7 @@ export class Server implements ServerState {
     client.closed = true;
     this.clientsById.delete(client.id);
     if (client.monitor) this.monitors.remove(client);
-    this.log.debug(`closed ${client.address} (id ${client.id})`);
+    this.log.verbose(`Client closed connection id=${client.id} addr=${client.address} laddr=${client.localAddress}`);
   }
 
   private closeClient(client: Client): void {
@@ -470,13 +491,20 @@ export class Server implements ServerState {
       }
       if (this.loading) return;
       this.db.now = now;
+      const expiryStart = performance.now();
       this.db.activeExpireCycle(periodMs / 4);
+      this.stats.expireCycleCpuMs += performance.now() - expiryStart;
       this.collectIfChurned();
       this.stats.peakMemory = Math.max(this.stats.peakMemory, this.db.usedMemory);
       if (now - this.lastSampleAt >= 1000) {
-        const ops = this.stats.totalCommandsProcessed - this.opsAtLastSample;
-        this.stats.instantaneousOpsPerSec = Math.round((ops * 1000) / (now - this.lastSampleAt));
-        this.opsAtLastSample = this.stats.totalCommandsProcessed;
+        const { stats } = this;
+        const elapsed = now - this.lastSampleAt;
+        stats.instantaneousOpsPerSec = Math.round(((stats.totalCommandsProcessed - this.opsAtLastSample) * 1000) / elapsed);
+        stats.instantaneousInputKbps = (stats.netInputBytes - this.inputAtLastSample) / 1.024 / elapsed;
+        stats.instantaneousOutputKbps = (stats.netOutputBytes - this.outputAtLastSample) / 1.024 / elapsed;
+        this.opsAtLastSample = stats.totalCommandsProcessed;
+        this.inputAtLastSample = stats.netInputBytes;
+        this.outputAtLastSample = stats.netOutputBytes;
         this.lastSampleAt = now;
       }
     }, periodMs);

@@ -24,7 +24,9 @@ export class CommandStats {
   usec = 0;
   readonly histogram = new Float64Array(LATENCY_BUCKETS);
 
+  /** Counts a call that took `us` microseconds. */
   record(us: number): void {
+    this.calls++;
     this.usec += us;
     const ceil = Math.ceil(us);
     const bucket = ceil <= 1 ? 0 : 32 - Math.clz32(ceil - 1);

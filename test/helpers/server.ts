@@ -100,13 +100,14 @@ export function makeDataDir(): string {
  */
 export async function startServer(
   args: string[] = [],
-  options: { env?: Record<string, string>; dir?: string; port?: number } = {},
+  options: { env?: Record<string, string>; dir?: string; port?: number; configFile?: string } = {},
 ): Promise<RunningServer> {
   const port = options.port ?? (await freePort());
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? makeDataDir();
   let stderr = "";
-  const proc = Bun.spawn([...serverCommand(), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
+  const configFile = options.configFile === undefined ? [] : [options.configFile];
+  const proc = Bun.spawn([...serverCommand(), ...configFile, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdout: "pipe",

@@ -5,6 +5,7 @@ import { formatHumanBytes } from "./config/units.ts";
 import { AofCorruptError } from "./persistence/aof-loader.ts";
 import { ping } from "./cli/ping.ts";
 import { checkAof } from "./persistence/check-aof.ts";
+import { startMetricsServer } from "./server/metrics-http.ts";
 import { Server } from "./server/server.ts";
 import { Logger } from "./util/log.ts";
 import { BUILD_COMMIT, VERSION, versionLine } from "./version.ts";
@@ -71,6 +72,13 @@ async function main(): Promise<void> {
     server.start();
   } catch (err) {
     fail((err as Error).message);
+  }
+  if (config.values["metrics-port"] > 0) {
+    try {
+      startMetricsServer(server, config.values["metrics-bind"], config.values["metrics-port"], log);
+    } catch (err) {
+      fail((err as Error).message);
+    }
   }
   const { maxmemory, bind, appendonly, appendfsync, appendfilename } = config.values;
   log.notice(

@@ -2,9 +2,10 @@ import { arityAccepts, lookupCommand, type Command } from "./table.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
- * Runs one command: lookup, arity check, refusals (no AUTH yet, loading, the AOF
- * failing, the memory limit for commands that may grow the dataset), the
- * handler, then logging its change to the AOF. Errors are replies; nothing a
+ * Runs one command: lookup, arity check, refusals (no AUTH yet, a monitor
+ * touching keys, loading, the AOF failing, the memory limit for commands that
+ * may grow the dataset), the handler, SLOWLOG / LATENCY / MONITOR, then
+ * logging its change to the AOF. Errors are replies; nothing a
  * client sends can throw past this point, not even a bug in a handler.
  */
 export function dispatch(ctx: CommandContext, argv: string[]): void {
@@ -26,6 +27,12 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.noauth);
     return;
   }
+  if (ctx.client.monitor && command.keyspace) {
+    // A monitor is a replica to Redis, and replicas may not touch keys (server.c processCommand).
+    stats.rejectedCalls++;
+    reply.error("ERR Replica can't interact with the keyspace");
+    return;
+  }
   if (server.loading && !command.allowedWhileLoading) {
     stats.rejectedCalls++;
     reply.error(Errors.loading);
@@ -36,12 +43,11 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.misconf(server.writeError));
     return;
   }
-  if (command.denyOom && ctx.db.maxmemory !== 0 && !ctx.db.evictIfNeeded()) {
+  if (command.denyOom && ctx.db.overMemoryLimit && !evict(ctx)) {
     stats.rejectedCalls++;
     reply.error(Errors.oom);
     return;
   }
-  if (server.monitorCount !== 0) server.feedMonitors(ctx.client, argv);
   const errorsBefore = reply.errors;
   const replyStart = reply.out.length;
   const dirtyBefore = ctx.db.dirty;
@@ -62,14 +68,32 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   // Counted after the call, as Redis does: INFO's own call is not in its figures, RESETSTAT's is.
   stats.record(us);
   server.stats.totalCommandsProcessed++;
-  if (us >= server.slowlogThresholdUs && server.slowlogThresholdUs >= 0) {
-    server.slowlog.add(redacted(command, argv), us, ctx.client.address, ctx.client.name);
+  if (us >= server.slowCommandUs) recordSlow(ctx, command, argv, us);
+  if (server.monitorCount !== 0 && command.monitored) {
+    // After the call, as Redis 7 does (a monitor's own reply comes before its line); not admin commands.
+    server.feedMonitors(ctx.client, redacted(command, argv));
+    server.commandClock = Bun.nanoseconds(); // the next command's time does not include the feed
   }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
   if (command.write && ctx.db.dirty !== dirtyBefore) {
     if (ctx.effect === null && command.renamed) argv[0] = spec.name; // the AOF names the real command
     server.propagate(ctx.effect ?? argv);
   }
+}
+
+/** A command that took at least slowCommandUs: SLOWLOG and LATENCY's `command` / `fast-command` events, as in Redis's call(). */
+function recordSlow(ctx: CommandContext, command: Command, argv: readonly string[], us: number): void {
+  const { server, client } = ctx;
+  server.latency.record(command.fast ? "fast-command" : "command", us / 1000);
+  if (server.slowlogThresholdUs >= 0 && us >= server.slowlogThresholdUs) server.slowlog.add(redacted(command, argv), us, client.address, client.name);
+}
+
+/** Evicts down to maxmemory (the caller checked it is over), timed as LATENCY's `eviction-cycle`; false if it cannot. */
+function evict(ctx: CommandContext): boolean {
+  const start = performance.now();
+  const ok = ctx.db.evictIfNeeded();
+  ctx.server.latency.record("eviction-cycle", performance.now() - start);
+  return ok;
 }
 
 /** The arguments as SLOWLOG and MONITOR show them: passwords replaced (AUTH, HELLO … AUTH, CONFIG SET requirepass). */

@@ -1,4 +1,5 @@
 import { connectionCommands } from "./connection.ts";
+import { diagnosticsCommands } from "./diagnostics.ts";
 import { infoCommands } from "./info.ts";
 import { introspectionCommands } from "./introspection.ts";
 import { keyCommands } from "./keys.ts";
@@ -19,6 +20,7 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...infoCommands,
   ...introspectionCommands,
+  ...diagnosticsCommands,
 ].sort((a, b) => a.name.localeCompare(b.name));
 
 /** A table row as dispatch uses it: the spec plus what is derived from it once. */
@@ -32,6 +34,12 @@ export interface Command {
   readonly noAuth: boolean;
   /** May run while the AOF loads (Redis's CMD_LOADING). */
   readonly allowedWhileLoading: boolean;
+  /** Flagged `fast`: LATENCY files its slow calls under `fast-command`, the others under `command`. */
+  readonly fast: boolean;
+  /** Reads or writes keys (`readonly` or `write`): refused to a client in MONITOR mode, as Redis refuses replicas. */
+  readonly keyspace: boolean;
+  /** Shown to MONITOR clients: every command but the `admin` ones (CONFIG, SHUTDOWN, SLOWLOG, ...), as in Redis 7. */
+  readonly monitored: boolean;
   readonly stats: CommandStats;
   /** Reached under another name (rename-command): the AOF logs the real one. */
   renamed: boolean;
@@ -46,6 +54,9 @@ for (const spec of ALL_COMMANDS) {
     write: spec.flags.includes("write"),
     allowedWhileLoading: spec.flags.includes("loading"),
     noAuth: spec.flags.includes("no_auth"),
+    fast: spec.flags.includes("fast"),
+    keyspace: spec.flags.includes("readonly") || spec.flags.includes("write"),
+    monitored: !spec.flags.includes("admin"),
     stats: new CommandStats(),
     renamed: false,
   };

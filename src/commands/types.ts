@@ -135,6 +135,12 @@ export interface ServerState {
   readonly slowlog: SlowLog;
   /** slowlog-log-slower-than in microseconds, or -1 (off). */
   readonly slowlogThresholdUs: number;
+  /**
+   * The least time (µs) at which a command goes to SLOWLOG or to LATENCY's
+   * `command`/`fast-command` events: dispatch's one compare for both.
+   * Infinity when both are off.
+   */
+  readonly slowCommandUs: number;
   /** LATENCY's events. */
   readonly latency: LatencyMonitor;
   /** Clients in MONITOR mode: dispatch feeds them each command it runs while there are any. */

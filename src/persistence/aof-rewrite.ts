@@ -121,7 +121,9 @@ export class AofRewrite {
           await fsyncAsync(this.fd);
           this.checkAborted();
           // The last step runs in one turn: no record can be written in between.
+          const diffStart = performance.now();
           while (copied < this.aof.size) copied += copyRange(source, this.fd, copied, this.aof.size - copied);
+          this.aof.onLatency("aof-rewrite-diff-write", performance.now() - diffStart);
         } finally {
           closeSync(source);
         }
@@ -129,9 +131,14 @@ export class AofRewrite {
         await fsyncAsync(this.fd);
         this.checkAborted();
       }
+      // The event loop waits for these: LATENCY's events under Redis's names for the same steps.
+      let stepStart = performance.now();
       fsyncSync(this.fd);
+      this.aof.onLatency("aof-rewrite-done-fsync", performance.now() - stepStart);
+      stepStart = performance.now();
       renameSync(this.tempPath, this.path);
       syncDirectory();
+      this.aof.onLatency("aof-rename", performance.now() - stepStart);
       const size = written + (tailFrom >= 0 ? copied - tailFrom : 0);
       if (this.takeOver) this.aof.attach(this.fd, size);
       else closeSync(this.fd);

@@ -34,6 +34,12 @@ export class AppendOnlyFile {
   lastFsyncAt = Date.now();
   /** Set while writes are failing: the strerror-style reason (MISCONF quotes it). */
   writeError: string | null = null;
+  /**
+   * Told how long (ms) the event loop waited on the file, under Redis's
+   * LATENCY event names: `aof-write`, `aof-fsync-always`, and the rewrite's
+   * `aof-rewrite-diff-write`, `aof-rewrite-done-fsync`, `aof-rename`.
+   */
+  onLatency: (event: string, ms: number) => void = () => {};
 
   constructor(
     public policy: FsyncPolicy,
@@ -94,11 +100,14 @@ export class AppendOnlyFile {
     const buf = this.pending.buf;
     let offset = 0;
     const length = this.pending.length;
+    if (length === 0) return true;
+    const start = performance.now();
     while (offset < length) {
       let written: number;
       try {
         written = writeSync(this.fd, buf, offset, length - offset);
       } catch (err) {
+        this.onLatency("aof-write", performance.now() - start);
         this.failed(err, offset);
         return false;
       }
@@ -106,6 +115,7 @@ export class AppendOnlyFile {
       this.size += written;
       this.unsynced += written;
     }
+    this.onLatency("aof-write", performance.now() - start);
     this.pending.length = 0;
     this.pending.shrink();
     return true;
@@ -137,8 +147,10 @@ export class AppendOnlyFile {
   /** fsync now, on the event loop (the `always` policy, shutdown). fdatasync, as Redis uses: the data and the file size, not the timestamps. */
   fsyncNow(): boolean {
     if (this.fd < 0) return true;
+    const start = performance.now();
     try {
       fdatasyncSync(this.fd);
+      if (this.policy === "always") this.onLatency("aof-fsync-always", performance.now() - start);
     } catch (err) {
       const reason = describeError(err);
       if (this.writeError === null) this.log.warning(`Error fsyncing the AOF file: ${reason}`);

@@ -52,7 +52,8 @@ export class Monitors {
 
   /** Sends one line for `argv`, run by `from`; returns the bytes sent (for total_net_output_bytes). */
   feed(from: Client | { address: string }, argv: readonly string[]): number {
-    const now = Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
+    // Unix time in µs (gettimeofday in Redis): performance's clock, so lines never go back within a millisecond.
+    const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
     const seconds = Math.floor(now / 1e6);
     const micros = String(now % 1e6).padStart(6, "0");
     let line = `+${seconds}.${micros} [0 ${from.address}]`;

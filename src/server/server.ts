@@ -85,6 +85,7 @@ export class Server implements ServerState {
   readonly slowlog = new SlowLog(128);
   slowlogThresholdUs = 10_000;
   readonly latency = new LatencyMonitor(0);
+  slowCommandUs = 10_000;
 
   private readonly out = new OutputBuffer();
   private readonly reply = new ReplyWriter(this.out);
@@ -113,6 +114,7 @@ export class Server implements ServerState {
     this.monitors = new Monitors(log);
     this.persistence = new Persistence(config, this.db, log);
     this.gate = new ReplyGate(this.persistence.aof, (client) => this.released(client));
+    this.persistence.aof.onLatency = (event, ms) => this.latency.record(event, ms);
     // Expiry and eviction happen inside other commands and in the cron.
     this.db.onRemoved = (key) => {
       if (this.persistence.propagate(["DEL", key])) this.gate.schedule();
@@ -262,6 +264,8 @@ export class Server implements ServerState {
   }
 
   feedMonitors(client: ClientState, argv: readonly string[]): void {
+    // A monitor's own command: its reply goes out before its line, as in Redis.
+    if (client.monitor) this.flush(client as Client);
     this.stats.netOutputBytes += this.monitors.feed(client, argv);
   }
 
@@ -493,7 +497,9 @@ export class Server implements ServerState {
       this.db.now = now;
       const expiryStart = performance.now();
       this.db.activeExpireCycle(periodMs / 4);
-      this.stats.expireCycleCpuMs += performance.now() - expiryStart;
+      const expiryMs = performance.now() - expiryStart;
+      this.stats.expireCycleCpuMs += expiryMs;
+      this.latency.record("expire-cycle", expiryMs);
       this.collectIfChurned();
       this.stats.peakMemory = Math.max(this.stats.peakMemory, this.db.usedMemory);
       if (now - this.lastSampleAt >= 1000) {
@@ -548,6 +554,8 @@ export class Server implements ServerState {
     this.slowlog.maxLen = this.config.values["slowlog-max-len"];
     this.slowlog.trim();
     this.latency.thresholdMs = this.config.values["latency-monitor-threshold"];
+    const slowlogUs = this.slowlogThresholdUs >= 0 && this.slowlog.maxLen > 0 ? this.slowlogThresholdUs : Infinity;
+    this.slowCommandUs = Math.min(slowlogUs, this.latency.thresholdMs > 0 ? this.latency.thresholdMs * 1000 : Infinity);
     requestLimits.maxBulkLength = this.config.values["proto-max-bulk-len"];
   }
 
@@ -559,7 +567,11 @@ export class Server implements ServerState {
     if (name === "timeout") {
       for (const client of this.clientsById.values()) client.socket.timeout(this.config.values.timeout);
     }
-    if (name === "maxmemory") this.db.evictIfNeeded();
+    if (name === "maxmemory") {
+      const start = performance.now();
+      this.db.evictIfNeeded();
+      this.latency.record("eviction-cycle", performance.now() - start);
+    }
   }
 }
 

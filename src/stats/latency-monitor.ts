@@ -26,10 +26,14 @@ export class LatencyMonitor {
 
   constructor(public thresholdMs: number) {}
 
-  /** Records `ms` for `event` when monitoring is on and it reaches the threshold. */
+  /**
+   * Records `ms` for `event` when monitoring is on and it reaches the
+   * threshold. Whole milliseconds, truncated, as Redis measures them
+   * (latencyAddSampleIfNeeded gets `duration/1000` of µs).
+   */
   record(event: string, ms: number): void {
     if (this.thresholdMs <= 0 || ms < this.thresholdMs) return;
-    const sample = { time: Math.floor(Date.now() / 1000), ms: Math.round(ms) };
+    const sample = { time: Math.floor(Date.now() / 1000), ms: Math.floor(ms) };
     const known = this.events.get(event);
     if (known === undefined) {
       this.events.set(event, { name: event, latest: sample, maxMs: sample.ms, history: [sample] });

@@ -30,7 +30,7 @@ export class SlowLog {
 
   /** Newest first, as SLOWLOG GET returns them. */
   newest(count: number): SlowlogEntry[] {
-    return this.entries.slice(-count).reverse();
+    return count <= 0 ? [] : this.entries.slice(-count).reverse();
   }
 
   add(argv: readonly string[], durationUs: number, clientAddress: string, clientName: string): void {

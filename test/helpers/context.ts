@@ -37,6 +37,7 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     commandClock: Bun.nanoseconds(),
     slowlog: new SlowLog(128),
     slowlogThresholdUs: 10_000,
+    slowCommandUs: 10_000,
     latency: new LatencyMonitor(0),
     monitorCount: 0,
     feedMonitors: () => {},

@@ -354,8 +354,8 @@ describe("loading", () => {
         };
         expect(await ping()).toBe("-LOADING Redis is loading the dataset in memory");
         c.write(resp("INFO", "persistence"));
-        const header = (await c.lines(1))[0]!;
-        const info = await c.bytes(Number(header.slice(1)) + 2);
+        const header = (await c.lines(1, 15_000))[0]!;
+        const info = await c.bytes(Number(header.slice(1)) + 2, 15_000);
         expect(info).toContain("loading:1");
         expect(info).toContain("aof_enabled:1");
         // The healthcheck mode says unhealthy while loading, healthy once done.

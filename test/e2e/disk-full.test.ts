@@ -1,46 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, openSync, closeSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { connectOnce, logContains, persistenceInfo, ready, waitUntil } from "../helpers/aof.ts";
 import { startServer } from "../helpers/server.ts";
+import { fill, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
 
 /**
  * A full disk, for real: the data directory is a small tmpfs, filled up by
  * another file. Needs root (mount); elsewhere the test says it was skipped.
  */
-
-function mountSmallTmpfs(): string | null {
-  const dir = mkdtempSync(join(tmpdir(), "atomickv-full-"));
-  const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", dir]);
-  if (mounted.exitCode === 0) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  return null;
-}
-
-function unmount(dir: string): void {
-  Bun.spawnSync(["umount", "-l", dir]); // lazy: a server a failed test left running may still hold it
-  rmSync(dir, { recursive: true, force: true });
-}
-
-/** Fills the filesystem to the last byte with another file. */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  try {
-    for (const size of [64 * 1024, 4096, 1]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          if (writeSync(fd, chunk) < size) break;
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("a full disk", () => {
   test("writes are refused with -MISCONF, reads go on, and writing resumes by itself when space returns", async () => {

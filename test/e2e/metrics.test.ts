@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Redis from "ioredis";
 import { aofRecords, connectOnce, logContains, ready, waitUntil } from "../helpers/aof.ts";
 import { parseExposition, type ParsedExposition } from "../helpers/prometheus.ts";
 import { freePort, makeDataDir, runToExit, serverCommand, startServer } from "../helpers/server.ts";
+import { fill, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
 
 /**
  * The metrics listener end to end: /metrics scraped with fetch and parsed
@@ -279,9 +279,8 @@ describe("/healthz", () => {
 
   test("is 503 while writes are refused (MISCONF: a full disk), 200 once writing resumes", async () => {
     // A real full disk: a 512 KiB tmpfs filled by another file (as test/e2e/disk-full.test.ts). Needs root.
-    const dir = mkdtempSync(join(tmpdir(), "atomickv-full-"));
-    if (Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", dir]).exitCode !== 0) {
-      rmSync(dir, { recursive: true, force: true });
+    const dir = mountSmallTmpfs();
+    if (dir === null) {
       console.warn("skipped: cannot mount a tmpfs here (needs root); /healthz under MISCONF was not tested");
       return;
     }
@@ -310,30 +309,10 @@ describe("/healthz", () => {
         await server.kill("SIGKILL");
       }
     } finally {
-      Bun.spawnSync(["umount", "-l", dir]);
-      rmSync(dir, { recursive: true, force: true });
+      unmount(dir);
     }
   });
 });
-
-/** Fills the filesystem to the last byte with another file. */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  try {
-    for (const size of [64 * 1024, 4096, 1]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          if (writeSync(fd, chunk) < size) break;
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("the listener", () => {
   test("is off by default: the server listens on its RESP port only", async () => {

@@ -465,7 +465,15 @@ export async function stopProcess(proc: Subprocess, graceMs = 5000): Promise<voi
       // already gone
     }
   }
-  const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+  // A timer we clear, not Bun.sleep: a pending sleep would keep the event loop (and the script) alive for graceMs.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    proc.exited.then(() => true),
+    new Promise<boolean>((resolveGrace) => {
+      timer = setTimeout(() => resolveGrace(false), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
   for (const p of exited ? tree.slice(1) : tree) {
     try {
       process.kill(p, "SIGKILL");
@@ -523,11 +531,13 @@ export function installCleanupHandlers(): void {
 class OutputTail {
   text = "";
   constructor(private readonly limit = 16_384) {}
-  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+  async drain(stream: ReadableStream<Uint8Array>, onText?: (text: string) => void): Promise<void> {
     const decoder = new TextDecoder();
     try {
       for await (const chunk of stream) {
-        this.text += decoder.decode(chunk, { stream: true });
+        const text = decoder.decode(chunk, { stream: true });
+        onText?.(text);
+        this.text += text;
         if (this.text.length > this.limit * 2) this.text = this.text.slice(-this.limit);
       }
     } catch {
@@ -549,18 +559,27 @@ export interface ManagedServer {
   alive(): boolean;
 }
 
+export interface StartServerOptions {
+  /** Extra environment variables, over this process's (e.g. BUN_JSC_logGC=1). */
+  env?: Record<string, string>;
+  /** Sees every piece of the server's output as it arrives (pieces are not split at lines), for logs that outgrow the kept tail. */
+  onOutput?: (text: string, stream: "stdout" | "stderr") => void;
+}
+
 /** Starts a long-running process whose output is kept in a small in-memory tail. */
-export function startServer(name: string, argv: string[], port: number, cwd?: string): ManagedServer {
+export function startServer(name: string, argv: string[], port: number, cwd?: string, opts: StartServerOptions = {}): ManagedServer {
   let proc: Subprocess<"ignore", "pipe", "pipe">;
   try {
-    proc = Bun.spawn(argv, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+    proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   } catch (err) {
     throw new Error(`${name}: cannot start ${shellQuote(argv)}: ${(err as Error).message}`);
   }
   track(proc);
   const out = new OutputTail();
-  void out.drain(proc.stdout);
-  void out.drain(proc.stderr);
+  const onOutput = opts.onOutput;
+  void out.drain(proc.stdout, onOutput && ((text) => onOutput(text, "stdout")));
+  void out.drain(proc.stderr, onOutput && ((text) => onOutput(text, "stderr")));
   return {
     name,
     argv,

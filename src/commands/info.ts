@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { release, totalmem } from "node:os";
 import { formatHumanBytes } from "../config/units.ts";
 import { BUILD_COMMIT, BUILD_TARGET } from "../version.ts";
-import { commandStats } from "./table.ts";
 import type { CommandContext, CommandSpec } from "./types.ts";
 
 /**
@@ -235,8 +234,8 @@ const sections: Record<string, Section> = {
   modules() {
     return [];
   },
-  commandstats() {
-    return commandStats().map(([name, s]) => [
+  commandstats(ctx) {
+    return ctx.server.commandStats().map(([name, s]) => [
       `cmdstat_${name}`,
       `calls=${s.calls},usec=${Math.round(s.usec)},usec_per_call=${s.calls === 0 ? "0.00" : (s.usec / s.calls).toFixed(2)},rejected_calls=${s.rejectedCalls},failed_calls=${s.failedCalls}`,
     ]);
@@ -244,8 +243,8 @@ const sections: Record<string, Section> = {
   errorstats(ctx) {
     return [...ctx.reply.errorCodes].map(([code, count]) => [`errorstat_${code}`, `count=${count}`]);
   },
-  latencystats() {
-    return commandStats()
+  latencystats(ctx) {
+    return ctx.server.commandStats()
       .filter(([, s]) => s.calls > 0)
       .map(([name, s]) => [
         `latency_percentiles_usec_${name}`,

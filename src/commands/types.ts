@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.ts";
 import type { ReplyWriter, Protocol } from "../protocol/reply.ts";
+import type { CommandStats } from "../stats/command-stats.ts";
 import type { LatencyMonitor } from "../stats/latency-monitor.ts";
 import type { SlowLog } from "../stats/slowlog.ts";
 import type { Keyspace } from "../store/keyspace.ts";
@@ -148,6 +149,8 @@ export interface ServerState {
   feedMonitors(client: ClientState, argv: readonly string[]): void;
   /** Puts the client in MONITOR mode. */
   startMonitor(client: ClientState): void;
+  /** Per-command counters of the commands called at least once (INFO commandstats, latencystats). */
+  commandStats(): [string, CommandStats][];
 }
 
 export interface PersistenceState {

@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch } from "../commands/dispatch.ts";
 import { renderInfo } from "../commands/info.ts";
-import { ALL_COMMANDS, renameCommand, resetCommandStats } from "../commands/table.ts";
+import { ALL_COMMANDS, commandStats, renameCommand, resetCommandStats } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
@@ -13,6 +13,7 @@ import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
 import type { Logger } from "../util/log.ts";
+import type { CommandStats } from "../stats/command-stats.ts";
 import { LatencyMonitor } from "../stats/latency-monitor.ts";
 import { SlowLog } from "../stats/slowlog.ts";
 import { Client, detachedClient } from "./client.ts";
@@ -257,6 +258,10 @@ export class Server implements ServerState {
   /** INFO's text for `sections` (as the INFO command takes them), for readers outside a command: /metrics. */
   info(sections: string[]): string {
     return renderInfo(this.context, sections);
+  }
+
+  commandStats(): [string, CommandStats][] {
+    return commandStats();
   }
 
   get monitorCount(): number {

@@ -40,6 +40,7 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     slowCommandUs: 10_000,
     latency: new LatencyMonitor(0),
     monitorCount: 0,
+    commandStats: () => [],
     feedMonitors: () => {},
     startMonitor: () => {
       throw new Error("MONITOR without a server");

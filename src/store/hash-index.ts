@@ -15,6 +15,8 @@
  * collide.
  */
 
+import type { PagedArray } from "./paged-array.ts";
+
 const EMPTY = -1;
 const MIN_CAPACITY = 1024;
 
@@ -30,7 +32,7 @@ export class HashIndex {
    * @param hashes each slot's hash, written by this index, sized by the keyspace
    */
   constructor(
-    private keys: (string | undefined)[],
+    private keys: PagedArray<string>,
     private hashes: Int32Array,
   ) {}
 
@@ -39,7 +41,7 @@ export class HashIndex {
   }
 
   /** The keyspace replaced its per-slot arrays (growth, flush). */
-  attach(keys: (string | undefined)[], hashes: Int32Array): void {
+  attach(keys: PagedArray<string>, hashes: Int32Array): void {
     this.keys = keys;
     this.hashes = hashes;
   }
@@ -77,7 +79,7 @@ export class HashIndex {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const slot = table[i]!;
       if (slot === EMPTY) return -1;
-      if (this.hashes[slot] === h && this.keys[slot] === key) return slot;
+      if (this.hashes[slot] === h && this.keys.get(slot) === key) return slot;
     }
   }
 

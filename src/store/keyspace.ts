@@ -1,5 +1,6 @@
 import type { EvictionPolicy } from "../config/options.ts";
 import { HashIndex } from "./hash-index.ts";
+import { PagedArray } from "./paged-array.ts";
 import { entryBytes } from "./memory.ts";
 import { Snapshot } from "./snapshot.ts";
 
@@ -41,11 +42,11 @@ export interface KeyspaceStats {
 }
 
 export class Keyspace {
-  private keys: (string | undefined)[] = [];
+  private keys = new PagedArray<string>();
   /** Each slot's key hash, kept by the index. */
   private hashes = new Int32Array(0);
   private readonly index = new HashIndex(this.keys, this.hashes);
-  private values: (Value | undefined)[] = [];
+  private values = new PagedArray<Value>();
   private capacity = 0;
   /** Slots below this have been used at least once. */
   private highWater = 0;
@@ -116,13 +117,13 @@ export class Keyspace {
     }
     this.stats.hits++;
     this.touchSlot(slot);
-    return this.values[slot];
+    return this.values.get(slot);
   }
 
   /** The value without touching recency or stats (for writes that read first). */
   peek(key: string): Value | undefined {
     const slot = this.liveSlot(key);
-    return slot === NONE ? undefined : this.values[slot];
+    return slot === NONE ? undefined : this.values.get(slot);
   }
 
   has(key: string): boolean {
@@ -152,7 +153,7 @@ export class Keyspace {
 
   memoryUsage(key: string): number {
     const slot = this.liveSlot(key);
-    return slot === NONE ? -1 : entryBytes(key, this.values[slot]!);
+    return slot === NONE ? -1 : entryBytes(key, this.values.get(slot)!);
   }
 
   // ---- Writes ------------------------------------------------------------
@@ -167,19 +168,19 @@ export class Keyspace {
     if (slot === NONE) {
       slot = this.allocateSlot();
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
-      this.keys[slot] = key;
+      this.keys.set(slot, key);
       this.index.insert(key, slot);
-      this.values[slot] = value;
+      this.values.set(slot, value);
       this.expireAt[slot] = 0;
       this.linkHead(slot);
       this.lastAccess[slot] = this.accessStamp();
       this.usedMemory += entryBytes(key, value);
     } else {
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
-      const old = entryBytes(key, this.values[slot]!);
+      const old = entryBytes(key, this.values.get(slot)!);
       this.usedMemory += entryBytes(key, value) - old;
       this.releasedMemory += old;
-      this.values[slot] = value;
+      this.values.set(slot, value);
       this.touchSlot(slot);
     }
     if (expireAt !== KEEP_TTL) this.setSlotExpire(slot, expireAt);
@@ -207,8 +208,8 @@ export class Keyspace {
     this.snapshot = null;
     this.releasedMemory += this.usedMemory;
     this.index.clear();
-    this.keys = [];
-    this.values = [];
+    this.keys = new PagedArray<string>();
+    this.values = new PagedArray<Value>();
     this.capacity = 0;
     this.highWater = 0;
     this.freeCount = 0;
@@ -234,9 +235,9 @@ export class Keyspace {
     const maxSlots = count * 10;
     let visited = 0;
     while (slot < this.highWater && seen < count && visited < maxSlots) {
-      const key = this.keys[slot];
+      const key = this.keys.get(slot);
       if (key !== undefined && !this.expireIfDue(slot)) {
-        visit(key, this.values[slot]!);
+        visit(key, this.values.get(slot)!);
         seen++;
       }
       slot++;
@@ -248,15 +249,15 @@ export class Keyspace {
   /** Every live key, for KEYS. */
   forEach(visit: (key: string, value: Value) => void): void {
     for (let slot = 0; slot < this.highWater; slot++) {
-      const key = this.keys[slot];
-      if (key !== undefined && !this.expireIfDue(slot)) visit(key, this.values[slot]!);
+      const key = this.keys.get(slot);
+      if (key !== undefined && !this.expireIfDue(slot)) visit(key, this.values.get(slot)!);
     }
   }
 
   randomKey(): string | undefined {
     while (this.index.size > 0) {
       const slot = this.randomOccupiedSlot();
-      if (!this.expireIfDue(slot)) return this.keys[slot];
+      if (!this.expireIfDue(slot)) return this.keys.get(slot);
     }
     return undefined;
   }
@@ -300,7 +301,7 @@ export class Keyspace {
     while (this.usedMemory > this.maxmemory) {
       const slot = this.evictionCandidate();
       if (slot === NONE) return false;
-      const key = this.keys[slot]!;
+      const key = this.keys.get(slot)!;
       this.removeSlot(slot);
       this.stats.evictedKeys++;
       this.onRemoved?.(key);
@@ -362,7 +363,7 @@ export class Keyspace {
   private expireIfDue(slot: number): boolean {
     const at = this.expireAt[slot]!;
     if (at === 0 || at > this.now || this.expiryPaused) return false;
-    const key = this.keys[slot]!;
+    const key = this.keys.get(slot)!;
     this.removeSlot(slot);
     this.stats.expiredKeys++;
     this.onRemoved?.(key);
@@ -412,16 +413,16 @@ export class Keyspace {
   private removeSlot(slot: number): void {
     if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
     this.dirty++;
-    const key = this.keys[slot]!;
-    const bytes = entryBytes(key, this.values[slot]!);
+    const key = this.keys.get(slot)!;
+    const bytes = entryBytes(key, this.values.get(slot)!);
     this.usedMemory -= bytes;
     this.releasedMemory += bytes;
     this.index.remove(slot);
     this.unlink(slot);
     if (this.volatilePos[slot] !== NONE) this.removeVolatile(slot);
     this.expireAt[slot] = 0;
-    this.keys[slot] = undefined;
-    this.values[slot] = undefined;
+    this.keys.set(slot, undefined);
+    this.values.set(slot, undefined);
     this.freeSlots[this.freeCount++] = slot;
   }
 
@@ -446,6 +447,8 @@ export class Keyspace {
     this.expireAt = extend(this.expireAt, (n) => new Float64Array(n));
     this.lastAccess = extend(this.lastAccess, (n) => new Uint32Array(n));
     this.hashes = extend(this.hashes, (n) => new Int32Array(n));
+    this.keys.grow(capacity);
+    this.values.grow(capacity);
     this.index.attach(this.keys, this.hashes);
     this.capacity = capacity;
   }
@@ -521,12 +524,12 @@ export class Keyspace {
   private randomOccupiedSlot(): number {
     for (let i = 0; i < 32; i++) {
       const slot = (Math.random() * this.highWater) | 0;
-      if (this.keys[slot] !== undefined) return slot;
+      if (this.keys.get(slot) !== undefined) return slot;
     }
     const start = (Math.random() * this.highWater) | 0;
     for (let i = 0; i < this.highWater; i++) {
       const slot = (start + i) % this.highWater;
-      if (this.keys[slot] !== undefined) return slot;
+      if (this.keys.get(slot) !== undefined) return slot;
     }
     return NONE;
   }

@@ -1,4 +1,5 @@
 import type { Value } from "./keyspace.ts";
+import type { PagedArray } from "./paged-array.ts";
 
 /** A slot's content at the snapshot's instant; null when the slot held no key. */
 type Preserved = { key: string; value: Value; expireAt: number } | null;
@@ -22,9 +23,10 @@ export class Snapshot {
   private readonly preserved = new Map<number, Preserved>();
 
   constructor(
-    private readonly keys: readonly (string | undefined)[],
-    private readonly values: readonly (Value | undefined)[],
-    // When the keyspace grows or is flushed it replaces these arrays; the old
+    private readonly keys: PagedArray<string>,
+    private readonly values: PagedArray<Value>,
+    // Keys and values are changed in place (preserve() first); when the keyspace
+    // grows or is flushed it replaces the other arrays; the old
     // ones still hold every slot the snapshot has not preserved, unchanged.
     private readonly expireAt: Float64Array,
     /** Slots at or past this were never used when the snapshot began. */
@@ -44,8 +46,8 @@ export class Snapshot {
 
   /** Keeps the slot's current content (the keyspace is about to change it). */
   preserve(slot: number): void {
-    const key = this.keys[slot];
-    this.preserved.set(slot, key === undefined ? null : { key, value: this.values[slot]!, expireAt: this.expireAt[slot]! });
+    const key = this.keys.get(slot);
+    this.preserved.set(slot, key === undefined ? null : { key, value: this.values.get(slot)!, expireAt: this.expireAt[slot]! });
   }
 
   /** Visits the next `maxSlots` slots' keys as they were at the snapshot's instant. */
@@ -61,9 +63,9 @@ export class Snapshot {
         if (kept === null) continue;
         ({ key, value, expireAt } = kept);
       } else {
-        key = this.keys[slot];
+        key = this.keys.get(slot);
         if (key === undefined) continue;
-        value = this.values[slot]!;
+        value = this.values.get(slot)!;
         expireAt = this.expireAt[slot]!;
       }
       if (expireAt !== 0 && expireAt <= this.at) continue;

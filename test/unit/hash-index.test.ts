@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { HashIndex } from "../../src/store/hash-index.ts";
+import { PagedArray } from "../../src/store/paged-array.ts";
 import { rng } from "../helpers/random.ts";
 
 /** An index over slots the test hands out, checked against a Map model. */
 function harness(capacity: number) {
-  const keys: (string | undefined)[] = [];
+  const keys = new PagedArray<string>();
+  keys.grow(capacity);
   const index = new HashIndex(keys, new Int32Array(capacity));
   const model = new Map<string, number>();
   const free: number[] = [];
@@ -14,14 +16,14 @@ function harness(capacity: number) {
     model,
     add(key: string) {
       const slot = free.pop() ?? next++;
-      keys[slot] = key;
+      keys.set(slot, key);
       index.insert(key, slot);
       model.set(key, slot);
     },
     remove(key: string) {
       const slot = model.get(key)!;
       index.remove(slot);
-      keys[slot] = undefined;
+      keys.set(slot, undefined);
       model.delete(key);
       free.push(slot);
     },

@@ -12,11 +12,19 @@ import { join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Socket, Subprocess } from "bun";
 
+/** The two servers every comparison runs, by the names the scripts print. */
+export const HOST = "127.0.0.1";
+export const OURS = "atomickv";
+export const REDIS = "redis";
+export type ServerKey = typeof OURS | typeof REDIS;
+export const SERVERS: readonly ServerKey[] = [OURS, REDIS];
+
 // ---------------------------------------------------------------------------
 // Statistics and formatting
 // ---------------------------------------------------------------------------
 
 /** Median of the finite values in `values`; NaN when there are none. */
+
 export function median(values: readonly number[]): number {
   const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (xs.length === 0) return Number.NaN;

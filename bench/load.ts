@@ -50,13 +50,13 @@ import {
   parseBenchArgs,
   positiveInt,
   requestCounts,
+  HOST,
+  OURS,
+  REDIS,
+  type ServerKey,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const HOST = "127.0.0.1";
-const OURS = "atomickv";
-const REDIS = "redis";
-type ServerKey = typeof OURS | typeof REDIS;
 
 // ---------------------------------------------------------------------------
 // Options

@@ -62,14 +62,14 @@ import {
   parseBenchArgs,
   positiveInt,
   requestCounts,
+  HOST,
+  OURS,
+  REDIS,
+  type ServerKey,
+  SERVERS,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
-const HOST = "127.0.0.1";
-const OURS = "atomickv";
-const REDIS = "redis";
-type ServerKey = typeof OURS | typeof REDIS;
-const SERVERS: readonly ServerKey[] = [OURS, REDIS];
 
 // ---------------------------------------------------------------------------
 // Options

@@ -30,7 +30,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   if (ctx.client.monitor && command.keyspace) {
     // A monitor is a replica to Redis, and replicas may not touch keys (server.c processCommand).
     stats.rejectedCalls++;
-    reply.error("ERR Replica can't interact with the keyspace");
+    reply.error(Errors.replicaKeyspace);
     return;
   }
   if (server.loading && !command.allowedWhileLoading) {
@@ -43,7 +43,7 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
     reply.error(Errors.misconf(server.writeError));
     return;
   }
-  if (command.denyOom && ctx.db.overMemoryLimit && !evict(ctx)) {
+  if (command.denyOom && ctx.db.overMemoryLimit && !ctx.db.evictIfNeeded()) {
     stats.rejectedCalls++;
     reply.error(Errors.oom);
     return;
@@ -86,14 +86,6 @@ function recordSlow(ctx: CommandContext, command: Command, argv: readonly string
   const { server, client } = ctx;
   server.latency.record(command.fast ? "fast-command" : "command", us / 1000);
   if (server.slowlogThresholdUs >= 0 && us >= server.slowlogThresholdUs) server.slowlog.add(redacted(command, argv), us, client.address, client.name);
-}
-
-/** Evicts down to maxmemory (the caller checked it is over), timed as LATENCY's `eviction-cycle`; false if it cannot. */
-function evict(ctx: CommandContext): boolean {
-  const start = performance.now();
-  const ok = ctx.db.evictIfNeeded();
-  ctx.server.latency.record("eviction-cycle", performance.now() - start);
-  return ok;
 }
 
 /** The arguments as SLOWLOG and MONITOR show them: passwords replaced (AUTH, HELLO … AUTH, CONFIG SET requirepass). */

@@ -116,6 +116,7 @@ export class Server implements ServerState {
     this.persistence = new Persistence(config, this.db, log);
     this.gate = new ReplyGate(this.persistence.aof, (client) => this.released(client));
     this.persistence.aof.onLatency = (event, ms) => this.latency.record(event, ms);
+    this.db.onEvictionCycle = (ms) => this.latency.record("eviction-cycle", ms);
     // Expiry and eviction happen inside other commands and in the cron.
     this.db.onRemoved = (key) => {
       if (this.persistence.propagate(["DEL", key])) this.gate.schedule();
@@ -572,11 +573,7 @@ export class Server implements ServerState {
     if (name === "timeout") {
       for (const client of this.clientsById.values()) client.socket.timeout(this.config.values.timeout);
     }
-    if (name === "maxmemory") {
-      const start = performance.now();
-      this.db.evictIfNeeded();
-      this.latency.record("eviction-cycle", performance.now() - start);
-    }
+    if (name === "maxmemory") this.db.evictIfNeeded();
   }
 }
 

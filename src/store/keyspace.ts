@@ -89,6 +89,8 @@ export class Keyspace {
   dirty = 0;
   /** Told about every key that expiry or eviction removes, so the AOF logs a DEL. */
   onRemoved: ((key: string) => void) | null = null;
+  /** Told how long (ms) an eviction that had to remove keys took: LATENCY's `eviction-cycle`. */
+  onEvictionCycle: ((ms: number) => void) | null = null;
   /** While the AOF loads, keys are not expired: records replay against the state they were logged in. */
   expiryPaused = false;
   /** The AOF rewrite reading this keyspace as it was when the rewrite began. */
@@ -297,16 +299,22 @@ export class Keyspace {
    * the caller refuses the write with -OOM.
    */
   evictIfNeeded(): boolean {
-    if (this.maxmemory === 0) return true;
+    if (!this.overMemoryLimit) return true;
+    const start = performance.now();
+    let ok = true;
     while (this.usedMemory > this.maxmemory) {
       const slot = this.evictionCandidate();
-      if (slot === NONE) return false;
+      if (slot === NONE) {
+        ok = false;
+        break;
+      }
       const key = this.keys.get(slot)!;
       this.removeSlot(slot);
       this.stats.evictedKeys++;
       this.onRemoved?.(key);
     }
-    return true;
+    this.onEvictionCycle?.(performance.now() - start);
+    return ok;
   }
 
   /**

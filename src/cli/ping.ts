@@ -20,10 +20,9 @@ function command(...args: string[]): string {
 
 /** Where a local client reaches the server: loopback unless it listens on specific addresses only. */
 export function pingAddress(bind: string[]): string {
-  const local = ["0.0.0.0", "*", "127.0.0.1", "localhost", "::", "::1", "-::*", "::*"];
-  const usable = bind.map((a) => a.replace(/^-/, ""));
-  if (usable.some((a) => local.includes(a))) return "127.0.0.1";
-  return usable[0] ?? "127.0.0.1";
+  const local = ["0.0.0.0", "127.0.0.1", "localhost", "::", "::1"];
+  if (bind.some((a) => local.includes(a))) return "127.0.0.1";
+  return bind[0] ?? "127.0.0.1";
 }
 
 /** Sends PING (after AUTH when needed); resolves with the exit code, having printed the outcome. */

@@ -14,7 +14,7 @@ type Section = (ctx: CommandContext) => [string, string | number][];
 
 const COMPAT_REDIS_VERSION = "7.2.4";
 
-/** Bytes of the process's main-thread CPU time, from /proc (Linux): Redis's *_main_thread fields. */
+/** The main thread's CPU seconds, from /proc (Linux): Redis's used_cpu_*_main_thread. */
 function mainThreadCpu(): { user: number; sys: number } | null {
   try {
     // Fields 14 and 15 of /proc/thread-self/stat, after the ")" that ends the command name.

@@ -184,6 +184,7 @@ export const Errors = {
   oom: "OOM command not allowed when used memory > 'maxmemory'.",
   loading: "LOADING Redis is loading the dataset in memory",
   noauth: "NOAUTH Authentication required.",
+  replicaKeyspace: "ERR Replica can't interact with the keyspace",
   wrongpass: "WRONGPASS invalid username-password pair or user is disabled.",
   misconf: (reason: string) => `MISCONF Errors writing to the AOF file: ${reason}`,
   overflow: "ERR increment or decrement would overflow",

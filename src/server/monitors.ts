@@ -51,7 +51,7 @@ export class Monitors {
   }
 
   /** Sends one line for `argv`, run by `from`; returns the bytes sent (for total_net_output_bytes). */
-  feed(from: Client | { address: string }, argv: readonly string[]): number {
+  feed(from: { readonly address: string }, argv: readonly string[]): number {
     // Unix time in µs (gettimeofday in Redis): performance's clock, so lines never go back within a millisecond.
     const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
     const seconds = Math.floor(now / 1e6);

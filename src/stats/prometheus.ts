@@ -121,7 +121,7 @@ function seriesKey(name: string, labels: Labels): string {
   return name + "\u0000" + labels.map(([k, v]) => `${k}\u0001${v}`).join("\u0000");
 }
 
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
@@ -129,7 +129,7 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
@@ -423,7 +423,7 @@ function quantileOf(percentile: string): number | null {
   return Number((p / 100).toPrecision(12));
 }
 
-export interface InfoMetricsOptions {
+interface InfoMetricsOptions {
   /** Now, in milliseconds since the epoch (for redis_start_time_seconds). */
   readonly nowMs: number;
   /** Databases to report (zero keys for those absent from the Keyspace section, as the exporter does). */
@@ -431,7 +431,7 @@ export interface InfoMetricsOptions {
 }
 
 /** Adds the metrics INFO's text holds, under redis_exporter's names where it has one. */
-export function addInfoMetrics(out: Exposition, info: string, options: InfoMetricsOptions): void {
+function addInfoMetrics(out: Exposition, info: string, options: InfoMetricsOptions): void {
   const fields = parseInfo(info);
   const values = new Map<string, string>();
   const commands = new Map<string, { calls: number; usec: number }>();
@@ -554,7 +554,7 @@ export function addInfoMetrics(out: Exposition, info: string, options: InfoMetri
  * and redis_exporter's `redis_commands_latencies_usec` (microseconds, which
  * the exporter fills from LATENCY HISTOGRAM) for dashboards built on it.
  */
-export function addCommandHistograms(out: Exposition, stats: readonly (readonly [string, CommandStats])[]): void {
+function addCommandHistograms(out: Exposition, stats: readonly (readonly [string, CommandStats])[]): void {
   for (const [cmd, s] of stats) {
     const buckets: [number, number][] = [];
     for (let i = 0; i < LATENCY_BUCKETS; i++) buckets.push([bucketBoundUs(i), s.histogram[i]!]);

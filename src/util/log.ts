@@ -35,10 +35,6 @@ export class Logger {
     this.write("warning", message);
   }
 
-  enabled(level: LogLevel): boolean {
-    return RANK[level] >= RANK[this.level];
-  }
-
   private write(level: LogLevel, message: string): void {
     if (RANK[level] < RANK[this.level]) return;
     const d = new Date();

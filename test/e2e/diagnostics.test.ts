@@ -426,6 +426,34 @@ describe("MONITOR", () => {
     expect(server.logs()).not.toMatch(/threw|internal error|TypeError|RangeError/);
   });
 
+  test("a monitor that stops reading is cut off past 32 MiB unsent; the writer is served throughout", async () => {
+    // A monitor whose socket is paused after +OK: the kernel buffers fill, then the server's queue grows.
+    let monitorClosed = false;
+    let received = "";
+    const mon = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: {
+        data(socket, chunk) {
+          received += chunk.toString("latin1");
+          if (received.includes("+OK\r\n")) socket.pause();
+        },
+        close() {
+          monitorClosed = true;
+        },
+      },
+    });
+    mon.write(resp("MONITOR"));
+    await waitUntil(async () => received.includes("+OK\r\n"));
+    const writer = connect();
+    const value = "v".repeat(1024 * 1024);
+    for (let i = 0; i < 48 && !monitorClosed; i++) expect(await writer.set(`big:${i % 4}`, value)).toBe("OK");
+    await waitUntil(async () => monitorClosed, 10_000);
+    expect(server.logs()).toMatch(/# MONITOR client id=\d+ addr=127\.0\.0\.1:\d+ closed: \d+ bytes unsent/);
+    expect(await writer.get("big:0")).toBe(value);
+    expect(((await r.call("CLIENT", "LIST")) as string).includes(" flags=O ")).toBe(false);
+  }, 60_000);
+
   test("redis-cli monitor prints the lines as Redis's does", async () => {
     const writer = connect();
     await writer.ping();

@@ -30,7 +30,7 @@ import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../src/protocol/reply.ts
 import { RequestParser } from "../src/protocol/request-parser.ts";
 import { Keyspace } from "../src/store/keyspace.ts";
 import { HashIndex } from "../src/store/hash-index.ts";
-import { PagedArray } from "../src/store/paged-array.ts";
+import { Entries } from "../src/store/entries.ts";
 import { entryBytes } from "../src/store/memory.ts";
 import { steady } from "./steady.ts";
 import { makeContext } from "../test/helpers/context.ts";
@@ -196,14 +196,14 @@ function keyspaceBenchmarks(): void {
  */
 function indexBenchmarks(): void {
   const map = new Map<string, number>();
-  const slots = new PagedArray<string>();
-  slots.grow(KEYS);
+  const entries = new Entries();
+  entries.grow(KEYS);
   const hashes = new Int32Array(KEYS);
-  const index = new HashIndex(slots, hashes);
+  const index = new HashIndex(entries, hashes);
   const received = Buffer.alloc(KEYS * 16);
   for (let i = 0; i < KEYS; i++) {
     map.set(keys[i]!, i);
-    slots.set(i, keys[i]!);
+    entries.store(i, keys[i]!, values[i]!);
     index.insert(keys[i]!, i);
     received.latin1Write(keys[i]!, i * 16);
   }

@@ -9,13 +9,13 @@
  * fresh from the socket is no slower (bench/micro.ts, "index lookup":
  * 287-550 ns against the Map's 364-669 ns over three noisy runs). A lookup
  * hashes the key's bytes in JS, reads one table entry and one stored hash,
- * and compares strings only when the hashes agree.
+ * and compares the key with the stored bytes only when the hashes agree.
  *
  * The hash is seeded per process so clients cannot precompute keys that
  * collide.
  */
 
-import type { PagedArray } from "./paged-array.ts";
+import type { Entries } from "./entries.ts";
 
 const EMPTY = -1;
 const MIN_CAPACITY = 1024;
@@ -28,11 +28,11 @@ export class HashIndex {
   private readonly seed = (Math.random() * 0x100000000) | 0;
 
   /**
-   * @param keys the key stored in each slot (the keyspace's array)
+   * @param entries the key stored in each slot (the keyspace's)
    * @param hashes each slot's hash, written by this index, sized by the keyspace
    */
   constructor(
-    private keys: PagedArray<string>,
+    private entries: Entries,
     private hashes: Int32Array,
   ) {}
 
@@ -41,8 +41,8 @@ export class HashIndex {
   }
 
   /** The keyspace replaced its per-slot arrays (growth, flush). */
-  attach(keys: PagedArray<string>, hashes: Int32Array): void {
-    this.keys = keys;
+  attach(entries: Entries, hashes: Int32Array): void {
+    this.entries = entries;
     this.hashes = hashes;
   }
 
@@ -79,7 +79,7 @@ export class HashIndex {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const slot = table[i]!;
       if (slot === EMPTY) return -1;
-      if (this.hashes[slot] === h && this.keys.get(slot) === key) return slot;
+      if (this.hashes[slot] === h && this.entries.keyEquals(slot, key)) return slot;
     }
   }
 

@@ -1,7 +1,7 @@
 import type { EvictionPolicy } from "../config/options.ts";
+import { Entries } from "./entries.ts";
 import { HashIndex } from "./hash-index.ts";
-import { PagedArray } from "./paged-array.ts";
-import { entryBytes } from "./memory.ts";
+import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
 import { Snapshot } from "./snapshot.ts";
 
 /**
@@ -9,7 +9,7 @@ import { Snapshot } from "./snapshot.ts";
  * key kept in parallel arrays indexed by slot (structure of arrays). That is
  * the seed's hash map + doubly linked list, laid out so a key costs a few
  * machine words instead of an object per entry, and so the GC has nothing
- * to trace but the key and value strings themselves.
+ * to trace at all: keys and values are bytes in arena pages (Entries).
  *
  * - Recency is exact: every access moves the key to the head of a doubly
  *   linked list (`links`), and LRU eviction takes the tail. Redis
@@ -22,9 +22,8 @@ import { Snapshot } from "./snapshot.ts";
  *   cursor be a slot number and still return every key present throughout
  *   an iteration, whatever is added, deleted or evicted meanwhile.
  *
- * Values are byte strings (one char per byte, latin1): binary-safe, compact
- * (JSC stores them as 8-bit strings) and written to sockets without
- * conversion. bench/value-representation.ts compares this with Buffer values.
+ * Keys and values come in and go out as byte strings (one char per byte,
+ * latin1): binary-safe, what the parser makes and the reply writer takes.
  */
 
 export type Value = string;
@@ -42,11 +41,10 @@ export interface KeyspaceStats {
 }
 
 export class Keyspace {
-  private keys = new PagedArray<string>();
+  private entries = new Entries();
   /** Each slot's key hash, kept by the index. */
   private hashes = new Int32Array(0);
-  private readonly index = new HashIndex(this.keys, this.hashes);
-  private values = new PagedArray<Value>();
+  private readonly index = new HashIndex(this.entries, this.hashes);
   private capacity = 0;
   /** Slots below this have been used at least once. */
   private highWater = 0;
@@ -119,13 +117,13 @@ export class Keyspace {
     }
     this.stats.hits++;
     this.touchSlot(slot);
-    return this.values.get(slot);
+    return this.entries.value(slot);
   }
 
   /** The value without touching recency or stats (for writes that read first). */
   peek(key: string): Value | undefined {
     const slot = this.liveSlot(key);
-    return slot === NONE ? undefined : this.values.get(slot);
+    return slot === NONE ? undefined : this.entries.value(slot);
   }
 
   has(key: string): boolean {
@@ -155,7 +153,7 @@ export class Keyspace {
 
   memoryUsage(key: string): number {
     const slot = this.liveSlot(key);
-    return slot === NONE ? -1 : entryBytes(key, this.values.get(slot)!);
+    return slot === NONE ? -1 : this.slotBytes(slot);
   }
 
   // ---- Writes ------------------------------------------------------------
@@ -170,19 +168,18 @@ export class Keyspace {
     if (slot === NONE) {
       slot = this.allocateSlot();
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
-      this.keys.set(slot, key);
+      this.entries.store(slot, key, value);
       this.index.insert(key, slot);
-      this.values.set(slot, value);
       this.expireAt[slot] = 0;
       this.linkHead(slot);
       this.lastAccess[slot] = this.accessStamp();
-      this.usedMemory += entryBytes(key, value);
+      this.usedMemory += this.slotBytes(slot);
     } else {
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
-      const old = entryBytes(key, this.values.get(slot)!);
-      this.usedMemory += entryBytes(key, value) - old;
+      const old = this.slotBytes(slot);
+      this.entries.setValue(slot, value);
+      this.usedMemory += this.slotBytes(slot) - old;
       this.releasedMemory += old;
-      this.values.set(slot, value);
       this.touchSlot(slot);
     }
     if (expireAt !== KEEP_TTL) this.setSlotExpire(slot, expireAt);
@@ -210,8 +207,7 @@ export class Keyspace {
     this.snapshot = null;
     this.releasedMemory += this.usedMemory;
     this.index.clear();
-    this.keys = new PagedArray<string>();
-    this.values = new PagedArray<Value>();
+    this.entries = new Entries();
     this.capacity = 0;
     this.highWater = 0;
     this.freeCount = 0;
@@ -237,9 +233,8 @@ export class Keyspace {
     const maxSlots = count * 10;
     let visited = 0;
     while (slot < this.highWater && seen < count && visited < maxSlots) {
-      const key = this.keys.get(slot);
-      if (key !== undefined && !this.expireIfDue(slot)) {
-        visit(key, this.values.get(slot)!);
+      if (this.entries.occupied(slot) && !this.expireIfDue(slot)) {
+        visit(this.entries.key(slot), this.entries.value(slot));
         seen++;
       }
       slot++;
@@ -251,15 +246,14 @@ export class Keyspace {
   /** Every live key, for KEYS. */
   forEach(visit: (key: string, value: Value) => void): void {
     for (let slot = 0; slot < this.highWater; slot++) {
-      const key = this.keys.get(slot);
-      if (key !== undefined && !this.expireIfDue(slot)) visit(key, this.values.get(slot)!);
+      if (this.entries.occupied(slot) && !this.expireIfDue(slot)) visit(this.entries.key(slot), this.entries.value(slot));
     }
   }
 
   randomKey(): string | undefined {
     while (this.index.size > 0) {
       const slot = this.randomOccupiedSlot();
-      if (!this.expireIfDue(slot)) return this.keys.get(slot);
+      if (!this.expireIfDue(slot)) return this.entries.key(slot);
     }
     return undefined;
   }
@@ -269,7 +263,7 @@ export class Keyspace {
    * consistent until read to the end, whatever commands do meanwhile.
    */
   beginSnapshot(): Snapshot {
-    this.snapshot = new Snapshot(this.keys, this.values, this.expireAt, this.highWater, this.now);
+    this.snapshot = new Snapshot(this.entries, this.expireAt, this.highWater, this.now);
     return this.snapshot;
   }
 
@@ -308,7 +302,7 @@ export class Keyspace {
         ok = false;
         break;
       }
-      const key = this.keys.get(slot)!;
+      const key = this.entries.key(slot);
       this.removeSlot(slot);
       this.stats.evictedKeys++;
       this.onRemoved?.(key);
@@ -371,11 +365,16 @@ export class Keyspace {
   private expireIfDue(slot: number): boolean {
     const at = this.expireAt[slot]!;
     if (at === 0 || at > this.now || this.expiryPaused) return false;
-    const key = this.keys.get(slot)!;
+    const key = this.entries.key(slot);
     this.removeSlot(slot);
     this.stats.expiredKeys++;
     this.onRemoved?.(key);
     return true;
+  }
+
+  /** What a slot's key costs, as maxmemory counts it. */
+  private slotBytes(slot: number): number {
+    return ENTRY_OVERHEAD_BYTES + this.entries.blockBytes(slot);
   }
 
   /** The current time as lastAccess stores it. */
@@ -421,16 +420,14 @@ export class Keyspace {
   private removeSlot(slot: number): void {
     if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
     this.dirty++;
-    const key = this.keys.get(slot)!;
-    const bytes = entryBytes(key, this.values.get(slot)!);
+    const bytes = this.slotBytes(slot);
     this.usedMemory -= bytes;
     this.releasedMemory += bytes;
     this.index.remove(slot);
     this.unlink(slot);
     if (this.volatilePos[slot] !== NONE) this.removeVolatile(slot);
     this.expireAt[slot] = 0;
-    this.keys.set(slot, undefined);
-    this.values.set(slot, undefined);
+    this.entries.remove(slot);
     this.freeSlots[this.freeCount++] = slot;
   }
 
@@ -455,9 +452,8 @@ export class Keyspace {
     this.expireAt = extend(this.expireAt, (n) => new Float64Array(n));
     this.lastAccess = extend(this.lastAccess, (n) => new Uint32Array(n));
     this.hashes = extend(this.hashes, (n) => new Int32Array(n));
-    this.keys.grow(capacity);
-    this.values.grow(capacity);
-    this.index.attach(this.keys, this.hashes);
+    this.entries.grow(capacity);
+    this.index.attach(this.entries, this.hashes);
     this.capacity = capacity;
   }
 
@@ -532,12 +528,12 @@ export class Keyspace {
   private randomOccupiedSlot(): number {
     for (let i = 0; i < 32; i++) {
       const slot = (Math.random() * this.highWater) | 0;
-      if (this.keys.get(slot) !== undefined) return slot;
+      if (this.entries.occupied(slot)) return slot;
     }
     const start = (Math.random() * this.highWater) | 0;
     for (let i = 0; i < this.highWater; i++) {
       const slot = (start + i) % this.highWater;
-      if (this.keys.get(slot) !== undefined) return slot;
+      if (this.entries.occupied(slot)) return slot;
     }
     return NONE;
   }

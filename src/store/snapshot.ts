@@ -1,5 +1,5 @@
+import type { Entries } from "./entries.ts";
 import type { Value } from "./keyspace.ts";
-import type { PagedArray } from "./paged-array.ts";
 
 /** A slot's content at the snapshot's instant; null when the slot held no key. */
 type Preserved = { key: string; value: Value; expireAt: number } | null;
@@ -8,10 +8,9 @@ type Preserved = { key: string; value: Value; expireAt: number } | null;
  * A point-in-time view of the keyspace that is read a slice at a time while
  * the keyspace keeps changing: what Redis gets from fork()'s copy-on-write,
  * done per slot. The keyspace calls `preserve(slot)` before it changes any
- * slot the snapshot has not read yet, and the snapshot keeps that slot's
- * old content (strings are immutable, so keeping one is keeping a
- * reference). Slots it never preserved are read live: they have not
- * changed since the snapshot began.
+ * slot the snapshot has not read yet, and the snapshot keeps a copy of that
+ * slot's old content. Slots it never preserved are read live: they have
+ * not changed since the snapshot began.
  *
  * The cost is a map entry per slot changed ahead of the cursor during the
  * read, instead of a copy of the whole keyspace up front (a 1M-key copy
@@ -23,10 +22,10 @@ export class Snapshot {
   private readonly preserved = new Map<number, Preserved>();
 
   constructor(
-    private readonly keys: PagedArray<string>,
-    private readonly values: PagedArray<Value>,
-    // Keys and values are changed in place (preserve() first); when the keyspace
-    // grows or is flushed it replaces the other arrays; the old
+    private readonly entries: Entries,
+    // Entries are changed in place (preserve() first); when the keyspace
+    // is flushed it starts new Entries, and when it grows or is flushed it
+    // replaces the other arrays; the old
     // ones still hold every slot the snapshot has not preserved, unchanged.
     private readonly expireAt: Float64Array,
     /** Slots at or past this were never used when the snapshot began. */
@@ -46,8 +45,8 @@ export class Snapshot {
 
   /** Keeps the slot's current content (the keyspace is about to change it). */
   preserve(slot: number): void {
-    const key = this.keys.get(slot);
-    this.preserved.set(slot, key === undefined ? null : { key, value: this.values.get(slot)!, expireAt: this.expireAt[slot]! });
+    const { entries } = this;
+    this.preserved.set(slot, entries.occupied(slot) ? { key: entries.key(slot), value: entries.value(slot), expireAt: this.expireAt[slot]! } : null);
   }
 
   /** Visits the next `maxSlots` slots' keys as they were at the snapshot's instant. */
@@ -63,9 +62,9 @@ export class Snapshot {
         if (kept === null) continue;
         ({ key, value, expireAt } = kept);
       } else {
-        key = this.keys.get(slot);
-        if (key === undefined) continue;
-        value = this.values.get(slot)!;
+        if (!this.entries.occupied(slot)) continue;
+        key = this.entries.key(slot);
+        value = this.entries.value(slot);
         expireAt = this.expireAt[slot]!;
       }
       if (expireAt !== 0 && expireAt <= this.at) continue;

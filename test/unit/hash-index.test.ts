@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { HashIndex } from "../../src/store/hash-index.ts";
-import { PagedArray } from "../../src/store/paged-array.ts";
+import { Entries } from "../../src/store/entries.ts";
 import { rng } from "../helpers/random.ts";
 
 /** An index over slots the test hands out, checked against a Map model. */
 function harness(capacity: number) {
-  const keys = new PagedArray<string>();
-  keys.grow(capacity);
-  const index = new HashIndex(keys, new Int32Array(capacity));
+  const entries = new Entries();
+  entries.grow(capacity);
+  const index = new HashIndex(entries, new Int32Array(capacity));
   const model = new Map<string, number>();
   const free: number[] = [];
   let next = 0;
@@ -16,14 +16,14 @@ function harness(capacity: number) {
     model,
     add(key: string) {
       const slot = free.pop() ?? next++;
-      keys.set(slot, key);
+      entries.store(slot, key, "");
       index.insert(key, slot);
       model.set(key, slot);
     },
     remove(key: string) {
       const slot = model.get(key)!;
       index.remove(slot);
-      keys.set(slot, undefined);
+      entries.remove(slot);
       model.delete(key);
       free.push(slot);
     },

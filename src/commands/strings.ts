@@ -82,7 +82,7 @@ function set(ctx: CommandContext, argv: string[]): void {
 }
 
 function get(ctx: CommandContext, argv: string[]): void {
-  ctx.reply.bulkOrNull(ctx.db.get(argv[1]!));
+  if (!ctx.db.readInto(argv[1]!, ctx.reply)) ctx.reply.nullBulk();
 }
 
 function getdel(ctx: CommandContext, argv: string[]): void {
@@ -165,7 +165,7 @@ function setexGeneric(unitMs: number, command: string) {
 
 function mget(ctx: CommandContext, argv: string[]): void {
   ctx.reply.array(argv.length - 1);
-  for (let i = 1; i < argv.length; i++) ctx.reply.bulkOrNull(ctx.db.get(argv[i]!));
+  for (let i = 1; i < argv.length; i++) if (!ctx.db.readInto(argv[i]!, ctx.reply)) ctx.reply.nullBulk();
 }
 
 function msetGeneric(onlyIfNoneExist: boolean) {

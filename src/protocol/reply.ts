@@ -61,6 +61,16 @@ export class OutputBuffer {
     this.length = p;
   }
 
+  /** Copies bytes from `source`: short runs in a loop, which beats the native call. */
+  copyFrom(source: Uint8Array, start: number, length: number): void {
+    this.reserve(length);
+    const buf = this.buf;
+    const at = this.length;
+    if (length > 64) buf.set(source.subarray(start, start + length), at);
+    else for (let i = 0; i < length; i++) buf[at + i] = source[start + i]!;
+    this.length = at + length;
+  }
+
   crlf(): void {
     this.reserve(2);
     this.buf[this.length++] = 13;
@@ -120,6 +130,14 @@ export class ReplyWriter {
     this.out.header(36 /* $ */, s.length);
     this.out.write(s);
     this.out.crlf();
+  }
+
+  /** A bulk string whose bytes are source[start, start + length) (a stored value, copied as it lies). */
+  bulkBytes(source: Uint8Array, start: number, length: number): void {
+    if (this.protocol !== TEXT) this.out.header(36 /* $ */, length);
+    this.out.copyFrom(source, start, length);
+    if (this.protocol === TEXT) this.out.write("\n");
+    else this.out.crlf();
   }
 
   bulkOrNull(s: string | null | undefined): void {

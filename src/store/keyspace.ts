@@ -1,5 +1,5 @@
 import type { EvictionPolicy } from "../config/options.ts";
-import { Entries } from "./entries.ts";
+import { Entries, type ByteSink } from "./entries.ts";
 import { HashIndex } from "./hash-index.ts";
 import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
 import { Snapshot } from "./snapshot.ts";
@@ -118,6 +118,22 @@ export class Keyspace {
     this.stats.hits++;
     this.touchSlot(slot);
     return this.entries.value(slot);
+  }
+
+  /**
+   * get() for a reply: the value's bytes go to `sink` from where they are
+   * stored, without becoming a string. False on a miss (nothing written).
+   */
+  readInto(key: string, sink: ByteSink): boolean {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) {
+      this.stats.misses++;
+      return false;
+    }
+    this.stats.hits++;
+    this.touchSlot(slot);
+    this.entries.readValue(slot, sink);
+    return true;
   }
 
   /** The value without touching recency or stats (for writes that read first). */

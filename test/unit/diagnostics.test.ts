@@ -88,6 +88,11 @@ describe("dispatch: slow commands", () => {
       busyWait(3);
       return realGet(key);
     };
+    const realRead = ctx.db.readInto.bind(ctx.db);
+    ctx.db.readInto = (key, sink) => {
+      busyWait(3);
+      return realRead(key, sink);
+    };
     expect(run("GET", "k")).toBe("$5\r\nhello\r\n"); // GET is flagged fast
     expect(ctx.server.latency.all().map((e) => e.name)).toEqual(["fast-command"]);
     expect(run("GETRANGE", "k", "0", "1")).toBe("$2\r\nhe\r\n"); // GETRANGE is not

@@ -21,11 +21,11 @@ describe("dispatch", () => {
     const ctx = makeContext();
     dispatch(ctx, ["SET", "a", "1"]);
     take(ctx);
-    const realGet = ctx.db.get.bind(ctx.db);
+    const realRead = ctx.db.readInto.bind(ctx.db);
     let calls = 0;
-    ctx.db.get = (key: string) => {
+    ctx.db.readInto = (key, sink) => {
       if (++calls === 2) throw new Error("boom");
-      return realGet(key);
+      return realRead(key, sink);
     };
     // MGET writes its array header and the first value before the second lookup throws.
     dispatch(ctx, ["MGET", "a", "b"]);
@@ -33,7 +33,7 @@ describe("dispatch", () => {
     expect(ctx.server.warnings).toHaveLength(1);
     expect(ctx.server.warnings[0]).toContain("command 'mget' from 127.0.0.1:50000 threw: Error: boom");
     // The server goes on serving.
-    ctx.db.get = realGet;
+    ctx.db.readInto = realRead;
     dispatch(ctx, ["MGET", "a", "b"]);
     expect(take(ctx)).toBe("*2\r\n$1\r\n1\r\n$-1\r\n");
   });

@@ -1,15 +1,17 @@
 /**
  * The keyspace's index: key → slot, as an open-addressing hash table of
- * slot numbers in an Int32Array (linear probing, backward-shift deletion, so
- * no tombstones), with each slot's hash kept beside it.
+ * (slot number, hash) pairs in an Int32Array (linear probing, backward-shift
+ * deletion, so no tombstones). Each slot's hash is also kept per slot, for
+ * removal.
  *
  * Why not a JS Map: a key costs ~40 bytes less resident memory
  * (bench/calibrate-memory.ts: 224 against 265 bytes settled for 16-byte keys
  * and 32-byte values, stable across runs), and a lookup with a key parsed
  * fresh from the socket is no slower (bench/micro.ts, "index lookup":
  * 287-550 ns against the Map's 364-669 ns over three noisy runs). A lookup
- * hashes the key's bytes in JS, reads one table entry and one stored hash,
- * and compares the key with the stored bytes only when the hashes agree.
+ * hashes the key's bytes in JS, reads one table entry (slot and hash in
+ * one cache line) and compares the key with the stored bytes only when the
+ * hashes agree.
  *
  * The hash is seeded per process so clients cannot precompute keys that
  * collide.
@@ -21,8 +23,8 @@ const EMPTY = -1;
 const MIN_CAPACITY = 1024;
 
 export class HashIndex {
-  /** table[i] is a slot number or EMPTY; its length is a power of two. */
-  private table = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+  /** Entry i is table[2i] (a slot number or EMPTY) and table[2i + 1] (its hash); a power of two of entries. */
+  private table = emptyTable(MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
   private count = 0;
   private readonly seed = (Math.random() * 0x100000000) | 0;
@@ -77,22 +79,23 @@ export class HashIndex {
     const table = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const slot = table[i]!;
+      const slot = table[2 * i]!;
       if (slot === EMPTY) return -1;
-      if (this.hashes[slot] === h && this.entries.keyEquals(slot, key)) return slot;
+      if (table[2 * i + 1] === h && this.entries.keyEquals(slot, key)) return slot;
     }
   }
 
   /** Adds `key` (which must be absent) at `slot`. */
   insert(key: string, slot: number): void {
-    if ((this.count + 1) * 4 > this.table.length * 3) this.resize(this.table.length * 2);
+    if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
     const h = this.hash(key);
     this.hashes[slot] = h;
     const table = this.table;
     const mask = this.mask;
     let i = h & mask;
-    while (table[i] !== EMPTY) i = (i + 1) & mask;
-    table[i] = slot;
+    while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
+    table[2 * i] = slot;
+    table[2 * i + 1] = h;
     this.count++;
   }
 
@@ -101,39 +104,50 @@ export class HashIndex {
     const table = this.table;
     const mask = this.mask;
     let i = this.hashes[slot]! & mask;
-    while (table[i] !== slot) i = (i + 1) & mask;
+    while (table[2 * i] !== slot) i = (i + 1) & mask;
     // Backward-shift deletion: move up any entry whose home position is at
     // or before the hole, so every probe run stays unbroken.
     let hole = i;
-    for (let j = (hole + 1) & mask; table[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = this.hashes[table[j]!]! & mask;
+    for (let j = (hole + 1) & mask; table[2 * j] !== EMPTY; j = (j + 1) & mask) {
+      const home = table[2 * j + 1]! & mask;
       // Does `home` lie cyclically in (hole, j]? Then the entry stays.
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!stays) {
-        table[hole] = table[j]!;
+        table[2 * hole] = table[2 * j]!;
+        table[2 * hole + 1] = table[2 * j + 1]!;
         hole = j;
       }
     }
-    table[hole] = EMPTY;
+    table[2 * hole] = EMPTY;
     this.count--;
   }
 
   clear(): void {
-    this.table = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+    this.table = emptyTable(MIN_CAPACITY);
     this.mask = MIN_CAPACITY - 1;
     this.count = 0;
   }
 
   private resize(capacity: number): void {
     const old = this.table;
-    this.table = new Int32Array(capacity).fill(EMPTY);
-    this.mask = capacity - 1;
-    for (let i = 0; i < old.length; i++) {
+    const table = emptyTable(capacity);
+    const mask = capacity - 1;
+    for (let i = 0; i < old.length; i += 2) {
       const slot = old[i]!;
       if (slot === EMPTY) continue;
-      let j = this.hashes[slot]! & this.mask;
-      while (this.table[j] !== EMPTY) j = (j + 1) & this.mask;
-      this.table[j] = slot;
+      const h = old[i + 1]!;
+      let j = h & mask;
+      while (table[2 * j] !== EMPTY) j = (j + 1) & mask;
+      table[2 * j] = slot;
+      table[2 * j + 1] = h;
     }
+    this.table = table;
+    this.mask = mask;
   }
+}
+
+function emptyTable(entries: number): Int32Array<ArrayBuffer> {
+  const table = new Int32Array(2 * entries);
+  for (let i = 0; i < table.length; i += 2) table[i] = EMPTY;
+  return table;
 }

@@ -62,11 +62,11 @@ export class OutputBuffer {
   }
 
   /** Copies bytes from `source`: short runs in a loop, which beats the native call. */
-  copyFrom(source: Uint8Array, start: number, length: number): void {
+  copyFrom(source: Buffer, start: number, length: number): void {
     this.reserve(length);
     const buf = this.buf;
     const at = this.length;
-    if (length > 64) buf.set(source.subarray(start, start + length), at);
+    if (length > 64) source.copy(buf, at, start, start + length);
     else for (let i = 0; i < length; i++) buf[at + i] = source[start + i]!;
     this.length = at + length;
   }
@@ -133,7 +133,7 @@ export class ReplyWriter {
   }
 
   /** A bulk string whose bytes are source[start, start + length) (a stored value, copied as it lies). */
-  bulkBytes(source: Uint8Array, start: number, length: number): void {
+  bulkBytes(source: Buffer, start: number, length: number): void {
     if (this.protocol !== TEXT) this.out.header(36 /* $ */, length);
     this.out.copyFrom(source, start, length);
     if (this.protocol === TEXT) this.out.write("\n");

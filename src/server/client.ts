@@ -20,9 +20,12 @@ export class Client implements ClientState {
   closed = false;
   /**
    * Replies wait while the AOF records of this client's writes are not
-   * written yet (see Server.endTurn); what is sent meanwhile is queued.
+   * written yet (see ReplyGate): kept in the gate's buffer at
+   * [heldStart, heldEnd), or queued here when they must outlive the turn.
    */
   held = false;
+  heldStart = 0;
+  heldEnd = 0;
   /** Too many unsent replies: its requests are not parsed until they drain. */
   readPaused = false;
   /** Since when its unsent replies are over the soft output limit (0: they are not). */
@@ -56,28 +59,32 @@ export class Client implements ClientState {
     return this.parser.bufferedBytes;
   }
 
+  /** Replies not yet sent: queued here, or held in the gate's buffer. */
   get outputBufferBytes(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + this.heldEnd - this.heldStart;
   }
 
   /**
-   * Sends bytes that live in a shared buffer: what the socket does not take
-   * now is copied and queued, and goes out in order on `drain`.
+   * Sends buffer[start, end), bytes that live in a shared buffer: what the
+   * socket does not take now is copied and queued, and goes out in order on
+   * `drain`.
    */
-  send(buffer: Buffer, length: number): void {
-    if (this.closed || length === 0) return;
+  send(buffer: Buffer, start: number, end: number): void {
+    if (this.closed || start === end) return;
     if (this.pendingBytes > 0 || this.held) {
-      this.queue(buffer.subarray(0, length));
+      this.queue(buffer, start, end);
       return;
     }
-    const written = this.socket.write(buffer, 0, length);
+    const written = this.socket.write(buffer, start, end - start);
     if (written < 0) return;
-    if (written < length) this.queue(buffer.subarray(written, length));
+    if (written < end - start) this.queue(buffer, start + written, end);
   }
 
-  private queue(bytes: Uint8Array): void {
-    this.pending.push(Buffer.from(bytes));
-    this.pendingBytes += bytes.length;
+  /** Keeps a copy of buffer[start, end) to send after what is already queued. */
+  queue(buffer: Buffer, start: number, end: number): void {
+    if (start === end) return;
+    this.pending.push(Buffer.from(buffer.subarray(start, end)));
+    this.pendingBytes += end - start;
   }
 
   /** Writes queued output; true when everything has gone out. */
@@ -98,7 +105,7 @@ export class Client implements ClientState {
   }
 
   get hasPendingOutput(): boolean {
-    return this.pendingBytes > 0;
+    return this.outputBufferBytes > 0;
   }
 }
 

@@ -72,7 +72,7 @@ export class Monitors {
         monitor.socket.terminate();
         continue;
       }
-      monitor.send(bytes, bytes.length);
+      monitor.send(bytes, 0, bytes.length);
       sent += bytes.length;
     }
     return sent;

@@ -404,10 +404,10 @@ export class Server implements ServerState {
 
   private flush(client: Client): void {
     if (this.out.length === 0) return;
-    if (this.gate.closed) this.gate.hold(client);
     this.stats.netOutputBytes += this.out.length;
     this.stats.totalWritesProcessed++;
-    client.send(this.out.buf, this.out.length);
+    if (this.gate.closed) this.gate.keep(client, this.out.buf, this.out.length);
+    else client.send(this.out.buf, 0, this.out.length);
     this.out.shrink();
     // Most writes go out whole: only output left queued can pass a limit.
     if (client.hasPendingOutput && this.overOutputLimit(client, Date.now())) this.dropForOutput(client);

@@ -23,7 +23,7 @@ const FIELDS = 4;
 
 /** Where value bytes are read into (the reply writer). */
 export interface ByteSink {
-  bulkBytes(source: Uint8Array, start: number, length: number): void;
+  bulkBytes(source: Buffer, start: number, length: number): void;
 }
 
 export class Entries {

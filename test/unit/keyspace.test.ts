@@ -361,7 +361,7 @@ describe("exact LRU eviction", () => {
       expect(ks.stats.evictedKeys).toBe(modelEvicted);
       expect(modelEvicted).toBeGreaterThan(500);
     }
-  });
+  }, 30_000); // ~3.6 s alone: it reads the whole keyspace back after every operation
 
   test("a key accessed among the last N distinct keys used is never evicted (bursty workload, thousands of ops)", () => {
     // The exact-LRU invariant: with room for N equal-size keys, a key is

@@ -39,8 +39,8 @@ function fakeMonitor(id: number, unsent = 0) {
     monitor: false,
     closed: false,
     outputBufferBytes: unsent,
-    send(buffer: Buffer, length: number) {
-      sent.push(buffer.latin1Slice(0, length));
+    send(buffer: Buffer, start: number, end: number) {
+      sent.push(buffer.latin1Slice(start, end));
     },
     socket: {
       terminate() {

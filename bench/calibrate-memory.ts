@@ -22,13 +22,15 @@
  * keyspace's arrays have just doubled (the most expensive point per key).
  *
  * For each it prints the ENTRY_OVERHEAD_BYTES that would make entryBytes()
- * equal the measured RSS per key, both for today's formula (strings counted
- * as their length rounded up to 8) and for a size-class model of JSC strings
- * (jscStringBytes below), which --string-sweep checks length by length.
+ * equal the measured RSS per key: RSS per key minus the arena block key and
+ * value share. --string-sweep measures what a JSC latin1 string costs
+ * (jscStringBytes below): what each request's argument strings cost until
+ * collected, and what the keyspace cost per key before the arena.
  */
 import { heapStats } from "bun:jsc";
 import { parseArgs } from "node:util";
 import { Keyspace } from "../src/store/keyspace.ts";
+import { Arena } from "../src/store/arena.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../src/store/memory.ts";
 import { RequestParser } from "../src/protocol/request-parser.ts";
 import { settledRss } from "./steady.ts";
@@ -170,10 +172,6 @@ async function childString(length: number, count: number): Promise<{ length: num
 // Parent: run the cases, print the table
 // ---------------------------------------------------------------------------
 
-/** memory.ts's stringBytes as it is today: the characters in 8-byte steps. */
-function stringBytes(length: number): number {
-  return (length + 7) & ~7;
-}
 
 /**
  * A closer model of what a latin1 string costs in JSC, fitted with
@@ -248,9 +246,9 @@ async function stringSweep(maxCount: number): Promise<void> {
     if ((await proc.exited) !== 0 || line === undefined) throw new Error(`string length ${length} failed:\n${out}`);
     const r = JSON.parse(line.slice("RESULT ".length)) as { rssPerString: number };
     const model = jscStringBytes(length);
-    rows.push([String(length), count.toLocaleString("en-US"), r.rssPerString.toFixed(1), String(model), (r.rssPerString - model).toFixed(1), String(stringBytes(length)), (r.rssPerString / length).toFixed(2)]);
+    rows.push([String(length), count.toLocaleString("en-US"), r.rssPerString.toFixed(1), String(model), (r.rssPerString - model).toFixed(1), (r.rssPerString / length).toFixed(2)]);
   }
-  console.log(table(["length", "strings", "RSS/string", "model", "RSS - model", "stringBytes now", "RSS/length"], rows));
+  console.log(table(["length", "strings", "RSS/string", "model", "RSS - model", "RSS/length"], rows));
 }
 
 async function main(): Promise<void> {
@@ -317,16 +315,13 @@ async function main(): Promise<void> {
 
   const rows: string[][] = [];
   let needMax = Number.NEGATIVE_INFINITY;
-  let needModelMax = Number.NEGATIVE_INFINITY;
-  let needModelMaxGc = Number.NEGATIVE_INFINITY;
+  let needMaxGc = Number.NEGATIVE_INFINITY;
   for (const r of results) {
     const settled = (r.rssSettled - r.baselineRss) / r.keys;
     const afterGc = (r.rssAfterGc - r.baselineRss) / r.keys;
-    const payload = stringBytes(r.keySize) + stringBytes(r.valueSize);
-    const model = jscStringBytes(r.keySize) + jscStringBytes(r.valueSize);
+    const payload = Arena.blockSize(r.keySize + r.valueSize);
     needMax = Math.max(needMax, settled - payload);
-    needModelMax = Math.max(needModelMax, settled - model);
-    needModelMaxGc = Math.max(needModelMaxGc, afterGc - model);
+    needMaxGc = Math.max(needMaxGc, afterGc - payload);
     rows.push([
       r.name,
       r.keys.toLocaleString("en-US"),
@@ -339,9 +334,6 @@ async function main(): Promise<void> {
       String(payload),
       (settled - payload).toFixed(1),
       (afterGc - payload).toFixed(1),
-      String(model),
-      (settled - model).toFixed(1),
-      (afterGc - model).toFixed(1),
     ]);
   }
   console.log();
@@ -356,12 +348,9 @@ async function main(): Promise<void> {
         "heap/key",
         "entryBytes now",
         "est/RSS",
-        "strings now",
+        "arena block",
         "overhead needed",
         "(after GC)",
-        "strings model",
-        "overhead needed, model",
-        "(after GC) ",
       ],
       rows,
     ),
@@ -369,14 +358,12 @@ async function main(): Promise<void> {
   const round8 = (x: number) => Math.ceil(x / 8) * 8;
   console.log();
   console.log("RSS/key settled: growth once freed pages went back to the OS; after GC: read right after Bun.gc(true).");
-  console.log("strings now: stringBytes(key) + stringBytes(value) as memory.ts computes them (length rounded up to 8).");
-  console.log("strings model: 24 B (JSString cell + metadata) + size class of (20 B StringImpl header + length), for key and value.");
-  console.log("overhead needed: RSS/key - strings, i.e. the ENTRY_OVERHEAD_BYTES that makes entryBytes() equal RSS.");
+  console.log("arena block: Arena.blockSize(key + value), the bytes key and value share in the arena.");
+  console.log("overhead needed: RSS/key - arena block, i.e. the ENTRY_OVERHEAD_BYTES that makes entryBytes() equal RSS.");
   console.log();
-  console.log(`with today's formula: largest overhead needed ${needMax.toFixed(1)} B -> ${round8(needMax)} (current ${ENTRY_OVERHEAD_BYTES})`);
   console.log(
-    `with the size-class model: largest overhead needed ${needModelMax.toFixed(1)} B -> ${round8(needModelMax)}` +
-      ` (${round8(needModelMaxGc)} to cover RSS right after GC too)`,
+    `largest overhead needed ${needMax.toFixed(1)} B settled -> ${round8(needMax)}, ${needMaxGc.toFixed(1)} B right after GC -> ${round8(needMaxGc)}` +
+      ` (current ${ENTRY_OVERHEAD_BYTES})`,
   );
   if (values.json !== undefined) await Bun.write(values.json, JSON.stringify(results, null, 2));
 }

@@ -1,4 +1,5 @@
 import { Arena, PAGE_BYTES } from "./arena.ts";
+import { resizeSlots, slotInt32s } from "./slot-arrays.ts";
 
 /**
  * Each slot's key and value, as bytes in one arena block (key, then value),
@@ -13,8 +14,9 @@ import { Arena, PAGE_BYTES } from "./arena.ts";
  * A lookup compares the key it was given with the stored bytes in place.
  */
 
-const EMPTY = -1;
-// A slot's fields in `meta`: meta[4 * slot + field].
+// A slot's fields in `meta`: meta[4 * slot + field]. KEY_LENGTH holds the
+// key's length + 1, so that 0, what a new slot reads, is EMPTY.
+const EMPTY = 0;
 const KEY_LENGTH = 0;
 const VALUE_LENGTH = 1;
 const PAGE = 2;
@@ -28,12 +30,8 @@ export interface ByteSink {
 
 export class Entries {
   private readonly arena = new Arena();
-  /** Per slot: key length (EMPTY when the slot holds no key), value length, page, offset. */
-  private meta = new Int32Array(0);
-
-  get capacity(): number {
-    return this.meta.length / FIELDS;
-  }
+  /** Per slot: key length + 1 (EMPTY when the slot holds no key), value length, page, offset. */
+  private readonly meta = slotInt32s(FIELDS);
 
   /** Bytes held in arena pages. */
   get reservedBytes(): number {
@@ -42,10 +40,7 @@ export class Entries {
 
   /** Makes room for `capacity` slots, the new ones empty. */
   grow(capacity: number): void {
-    const next = new Int32Array(capacity * FIELDS);
-    next.set(this.meta);
-    for (let slot = this.capacity; slot < capacity; slot++) next[slot * FIELDS + KEY_LENGTH] = EMPTY;
-    this.meta = next;
+    resizeSlots(this.meta, capacity, FIELDS);
   }
 
   occupied(slot: number): boolean {
@@ -64,7 +59,7 @@ export class Entries {
   /** Replaces the value of an occupied slot; the block is reused when the new value fits its size. */
   setValue(slot: number, value: string): void {
     const m = slot * FIELDS;
-    const keyLength = this.meta[m + KEY_LENGTH]!;
+    const keyLength = this.keyLength(m);
     const oldLength = keyLength + this.meta[m + VALUE_LENGTH]!;
     let page = this.pageOf(slot);
     let at = this.meta[m + OFFSET]!;
@@ -85,41 +80,46 @@ export class Entries {
   /** Empties a slot. */
   remove(slot: number): void {
     const m = slot * FIELDS;
-    this.arena.free(this.meta[m + PAGE]! * PAGE_BYTES + this.meta[m + OFFSET]!, this.meta[m + KEY_LENGTH]! + this.meta[m + VALUE_LENGTH]!);
+    this.arena.free(this.meta[m + PAGE]! * PAGE_BYTES + this.meta[m + OFFSET]!, this.keyLength(m) + this.meta[m + VALUE_LENGTH]!);
     this.meta[m + KEY_LENGTH] = EMPTY;
   }
 
   /** The arena bytes a slot's key and value take. */
   blockBytes(slot: number): number {
-    return Arena.blockSize(this.meta[slot * FIELDS + KEY_LENGTH]! + this.meta[slot * FIELDS + VALUE_LENGTH]!);
+    return Arena.blockSize(this.keyLength(slot * FIELDS) + this.meta[slot * FIELDS + VALUE_LENGTH]!);
   }
 
   key(slot: number): string {
     const at = this.meta[slot * FIELDS + OFFSET]!;
-    return this.pageOf(slot).latin1Slice(at, at + this.meta[slot * FIELDS + KEY_LENGTH]!);
+    return this.pageOf(slot).latin1Slice(at, at + this.keyLength(slot * FIELDS));
   }
 
   value(slot: number): string {
     const m = slot * FIELDS;
-    const at = this.meta[m + OFFSET]! + this.meta[m + KEY_LENGTH]!;
+    const at = this.meta[m + OFFSET]! + this.keyLength(m);
     return this.pageOf(slot).latin1Slice(at, at + this.meta[m + VALUE_LENGTH]!);
   }
 
   /** Hands the value's bytes to `sink` where they lie, without making a string of them. */
   readValue(slot: number, sink: ByteSink): void {
     const m = slot * FIELDS;
-    sink.bulkBytes(this.pageOf(slot), this.meta[m + OFFSET]! + this.meta[m + KEY_LENGTH]!, this.meta[m + VALUE_LENGTH]!);
+    sink.bulkBytes(this.pageOf(slot), this.meta[m + OFFSET]! + this.keyLength(m), this.meta[m + VALUE_LENGTH]!);
   }
 
   /** Whether the slot holds exactly `key`, compared byte by byte where it is stored. */
   keyEquals(slot: number, key: string): boolean {
     const m = slot * FIELDS;
     const length = key.length;
-    if (this.meta[m + KEY_LENGTH] !== length) return false;
+    if (this.meta[m + KEY_LENGTH] !== length + 1) return false;
     const page = this.arena.pages[this.meta[m + PAGE]!]!;
     const at = this.meta[m + OFFSET]!;
     for (let i = 0; i < length; i++) if (page[at + i] !== key.charCodeAt(i)) return false;
     return true;
+  }
+
+  /** The key length of the slot whose fields start at meta[m]. */
+  private keyLength(m: number): number {
+    return this.meta[m + KEY_LENGTH]! - 1;
   }
 
   private pageOf(slot: number): Buffer {
@@ -130,7 +130,7 @@ export class Entries {
     const location = this.arena.allocate(keyLength + valueLength);
     const page = Math.floor(location / PAGE_BYTES);
     const m = slot * FIELDS;
-    this.meta[m + KEY_LENGTH] = keyLength;
+    this.meta[m + KEY_LENGTH] = keyLength + 1;
     this.meta[m + VALUE_LENGTH] = valueLength;
     this.meta[m + PAGE] = page;
     this.meta[m + OFFSET] = location - page * PAGE_BYTES;

@@ -13,20 +13,38 @@
  * one cache line) and compares the key with the stored bytes only when the
  * hashes agree.
  *
+ * Growing does not stop the server: like Redis's incremental rehash, the
+ * doubled table is filled a few old entries per insert while both tables
+ * answer lookups (rebuilding a table of 786k keys at once took 70-75 ms).
+ * Old entries already moved become tombstones, so that probe runs through
+ * them stay unbroken; the old table is dropped once emptied.
+ *
  * The hash is seeded per process so clients cannot precompute keys that
  * collide.
  */
 
 import type { Entries } from "./entries.ts";
 
-const EMPTY = -1;
+// Tables hold slot + 1, so that a new table, zero-filled by the OS as it is
+// first touched, needs no filling: 0 is EMPTY.
+const EMPTY = 0;
+/** In the old table during a resize: an entry moved to the new table or removed. */
+const MOVED = -1;
 const MIN_CAPACITY = 1024;
+/** Old entries moved per insert while resizing: 2 suffice to finish before the new table fills. */
+const MOVES_PER_INSERT = 4;
+/** And per lookup, so that a resize started by writes finishes under reads alone (as Redis's dictFind steps its rehash). */
+const MOVES_PER_LOOKUP = 1;
 
 export class HashIndex {
-  /** Entry i is table[2i] (a slot number or EMPTY) and table[2i + 1] (its hash); a power of two of entries. */
+  /** Entry i is table[2i] (slot + 1, or EMPTY) and table[2i + 1] (its hash); a power of two of entries. */
   private table = emptyTable(MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
   private count = 0;
+  /** While resizing: the table being emptied into `table`, and how far it was read. */
+  private old: Int32Array | null = null;
+  private oldMask = 0;
+  private moveCursor = 0;
   private readonly seed = (Math.random() * 0x100000000) | 0;
 
   /**
@@ -75,36 +93,55 @@ export class HashIndex {
 
   /** The slot holding `key`, or -1. */
   get(key: string): number {
+    if (this.old !== null) this.moveSome(MOVES_PER_LOOKUP);
     const h = this.hash(key);
     const table = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const slot = table[2 * i]!;
-      if (slot === EMPTY) return -1;
-      if (table[2 * i + 1] === h && this.entries.keyEquals(slot, key)) return slot;
+      const stored = table[2 * i]!;
+      if (stored === EMPTY) return this.old === null ? -1 : this.getOld(key, h);
+      if (table[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key)) return stored - 1;
+    }
+  }
+
+  private getOld(key: string, h: number): number {
+    const old = this.old!;
+    const mask = this.oldMask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const stored = old[2 * i]!;
+      if (stored === EMPTY) return -1;
+      if (stored !== MOVED && old[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key)) return stored - 1;
     }
   }
 
   /** Adds `key` (which must be absent) at `slot`. */
   insert(key: string, slot: number): void {
-    if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+    if (this.old !== null) this.moveSome(MOVES_PER_INSERT);
+    else if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.startResize();
     const h = this.hash(key);
     this.hashes[slot] = h;
-    const table = this.table;
-    const mask = this.mask;
-    let i = h & mask;
-    while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
-    table[2 * i] = slot;
-    table[2 * i + 1] = h;
+    this.place(slot + 1, h);
     this.count++;
   }
 
-  /** Removes the entry for `slot`, shifting later entries of its probe run back. */
+  /** Removes the entry for `slot`. */
   remove(slot: number): void {
+    const h = this.hashes[slot]!;
+    const stored = slot + 1;
     const table = this.table;
     const mask = this.mask;
-    let i = this.hashes[slot]! & mask;
-    while (table[2 * i] !== slot) i = (i + 1) & mask;
+    let i = h & mask;
+    for (; table[2 * i] !== stored; i = (i + 1) & mask) {
+      if (table[2 * i] === EMPTY) {
+        // Not moved yet: it is in the old table, where a tombstone keeps probe runs whole.
+        const old = this.old!;
+        let j = h & this.oldMask;
+        while (old[2 * j] !== stored) j = (j + 1) & this.oldMask;
+        old[2 * j] = MOVED;
+        this.count--;
+        return;
+      }
+    }
     // Backward-shift deletion: move up any entry whose home position is at
     // or before the hole, so every probe run stays unbroken.
     let hole = i;
@@ -126,28 +163,47 @@ export class HashIndex {
     this.table = emptyTable(MIN_CAPACITY);
     this.mask = MIN_CAPACITY - 1;
     this.count = 0;
+    this.old = null;
   }
 
-  private resize(capacity: number): void {
-    const old = this.table;
-    const table = emptyTable(capacity);
-    const mask = capacity - 1;
-    for (let i = 0; i < old.length; i += 2) {
-      const slot = old[i]!;
-      if (slot === EMPTY) continue;
-      const h = old[i + 1]!;
-      let j = h & mask;
-      while (table[2 * j] !== EMPTY) j = (j + 1) & mask;
-      table[2 * j] = slot;
-      table[2 * j + 1] = h;
+  /** Whether a resize is in progress (for tests). */
+  get resizing(): boolean {
+    return this.old !== null;
+  }
+
+  private place(stored: number, h: number): void {
+    const table = this.table;
+    const mask = this.mask;
+    let i = h & mask;
+    while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
+    table[2 * i] = stored;
+    table[2 * i + 1] = h;
+  }
+
+  private startResize(): void {
+    this.old = this.table;
+    this.oldMask = this.mask;
+    this.moveCursor = 0;
+    const capacity = (this.mask + 1) * 2;
+    this.table = emptyTable(capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Moves the old table's next `positions` entries into the new one; drops the old table when done. */
+  private moveSome(positions: number): void {
+    const old = this.old!;
+    const end = Math.min(this.oldMask + 1, this.moveCursor + positions);
+    for (let i = this.moveCursor; i < end; i++) {
+      const stored = old[2 * i]!;
+      if (stored === EMPTY || stored === MOVED) continue;
+      this.place(stored, old[2 * i + 1]!);
+      old[2 * i] = MOVED;
     }
-    this.table = table;
-    this.mask = mask;
+    this.moveCursor = end;
+    if (end > this.oldMask) this.old = null;
   }
 }
 
 function emptyTable(entries: number): Int32Array<ArrayBuffer> {
-  const table = new Int32Array(2 * entries);
-  for (let i = 0; i < table.length; i += 2) table[i] = EMPTY;
-  return table;
+  return new Int32Array(2 * entries);
 }

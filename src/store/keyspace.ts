@@ -2,6 +2,7 @@ import type { EvictionPolicy } from "../config/options.ts";
 import { Entries, type ByteSink } from "./entries.ts";
 import { HashIndex } from "./hash-index.ts";
 import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
+import { resizeSlots, slotFloat64s, slotInt32s, slotUint32s } from "./slot-arrays.ts";
 import { Snapshot } from "./snapshot.ts";
 
 /**
@@ -43,33 +44,33 @@ export interface KeyspaceStats {
 export class Keyspace {
   private entries = new Entries();
   /** Each slot's key hash, kept by the index. */
-  private hashes = new Int32Array(0);
+  private hashes = slotInt32s();
   private readonly index = new HashIndex(this.entries, this.hashes);
   private capacity = 0;
   /** Slots below this have been used at least once. */
   private highWater = 0;
-  private freeSlots = new Int32Array(0);
+  private freeSlots = slotInt32s();
   private freeCount = 0;
 
   // All keys, most recently used at the head. A slot's prev and next sit
   // side by side (links[2s], links[2s+1]): moving a key to the head touches
   // three nodes at random places, and this makes each one cache line.
-  private links = new Int32Array(0);
+  private links = slotInt32s(2);
   private head = NONE;
   private tail = NONE;
 
   /** Absolute expiry in Unix ms; 0 means no TTL. */
-  private expireAt = new Float64Array(0);
+  private expireAt = slotFloat64s();
   /** Last access, in seconds since `epochSeconds` (OBJECT IDLETIME). */
-  private lastAccess = new Uint32Array(0);
+  private lastAccess = slotUint32s();
   private readonly epochSeconds = Math.floor(Date.now() / 1000);
 
   // Keys with a TTL: their own recency list, and a dense array for random picks.
-  private vlinks = new Int32Array(0);
+  private vlinks = slotInt32s(2);
   private vhead = NONE;
   private vtail = NONE;
-  private volatileSlots = new Int32Array(0);
-  private volatilePos = new Int32Array(0);
+  private volatileSlots = slotInt32s();
+  private volatilePos = slotInt32s();
   private volatileCount = 0;
 
   /** Estimated bytes held by keys and values; compared against maxmemory. */
@@ -230,9 +231,15 @@ export class Keyspace {
     this.head = this.tail = this.vhead = this.vtail = NONE;
     this.volatileCount = 0;
     this.usedMemory = 0;
-    this.links = this.vlinks = this.volatileSlots = this.volatilePos = this.freeSlots = this.hashes = new Int32Array(0);
-    this.expireAt = new Float64Array(0);
-    this.lastAccess = new Uint32Array(0);
+    this.links = slotInt32s(2);
+    this.vlinks = slotInt32s(2);
+    this.volatileSlots = slotInt32s();
+    this.volatilePos = slotInt32s();
+    this.freeSlots = slotInt32s();
+    this.hashes = slotInt32s();
+    this.expireAt = slotFloat64s();
+    this.lastAccess = slotUint32s();
+    this.index.attach(this.entries, this.hashes);
     this.grow(INITIAL_CAPACITY);
     return removed;
   }
@@ -450,26 +457,22 @@ export class Keyspace {
   private allocateSlot(): number {
     if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
     if (this.highWater === this.capacity) this.grow(this.capacity * 2);
+    // A slot's first use: grown arrays read as zero, and "not volatile" is not zero.
+    this.volatilePos[this.highWater] = NONE;
     return this.highWater++;
   }
 
+  /** Room for `capacity` slots, grown in place (see slot-arrays.ts). */
   private grow(capacity: number): void {
-    const extend = <T extends Int32Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, fill?: number, perSlot = 1): T => {
-      const next = make(capacity * perSlot);
-      next.set(old);
-      if (fill !== undefined) next.fill(fill, old.length);
-      return next;
-    };
-    this.links = extend(this.links, (n) => new Int32Array(n), undefined, 2);
-    this.vlinks = extend(this.vlinks, (n) => new Int32Array(n), undefined, 2);
-    this.volatileSlots = extend(this.volatileSlots, (n) => new Int32Array(n));
-    this.volatilePos = extend(this.volatilePos, (n) => new Int32Array(n), NONE);
-    this.freeSlots = extend(this.freeSlots, (n) => new Int32Array(n));
-    this.expireAt = extend(this.expireAt, (n) => new Float64Array(n));
-    this.lastAccess = extend(this.lastAccess, (n) => new Uint32Array(n));
-    this.hashes = extend(this.hashes, (n) => new Int32Array(n));
+    resizeSlots(this.links, capacity, 2);
+    resizeSlots(this.vlinks, capacity, 2);
+    resizeSlots(this.volatileSlots, capacity);
+    resizeSlots(this.volatilePos, capacity);
+    resizeSlots(this.freeSlots, capacity);
+    resizeSlots(this.expireAt, capacity);
+    resizeSlots(this.lastAccess, capacity);
+    resizeSlots(this.hashes, capacity);
     this.entries.grow(capacity);
-    this.index.attach(this.entries, this.hashes);
     this.capacity = capacity;
   }
 

@@ -23,10 +23,9 @@ export class Snapshot {
 
   constructor(
     private readonly entries: Entries,
-    // Entries are changed in place (preserve() first); when the keyspace
-    // is flushed it starts new Entries, and when it grows or is flushed it
-    // replaces the other arrays; the old
-    // ones still hold every slot the snapshot has not preserved, unchanged.
+    // Entries and expiry times are changed (and grown) in place, preserve()
+    // first; a flush starts new ones, and the old ones still hold every slot
+    // the snapshot has not preserved, unchanged.
     private readonly expireAt: Float64Array,
     /** Slots at or past this were never used when the snapshot began. */
     readonly end: number,

@@ -62,6 +62,39 @@ describe("HashIndex", () => {
     }
   });
 
+  test("while it resizes, entries in both tables are found, removed and re-added correctly", () => {
+    // Growth moves a few old entries per insert; every operation here runs
+    // with part of the keys in the old table and part in the new one.
+    for (const seed of [4, 5, 6]) {
+      const rand = rng(seed);
+      const h = harness(30_000);
+      const live: string[] = [];
+      let checkedWhileResizing = 0;
+      for (let op = 0; op < 30_000; op++) {
+        if (rand() < 0.6 || live.length === 0) {
+          h.add(`n${op}`);
+          live.push(`n${op}`);
+        } else {
+          const at = (rand() * live.length) | 0;
+          const key = live[at]!;
+          h.remove(key);
+          if (rand() < 0.5) {
+            h.add(key); // back in, now into the new table
+          } else {
+            live[at] = live[live.length - 1]!;
+            live.pop();
+          }
+        }
+        if (h.index.resizing && rand() < 0.005) {
+          h.check();
+          checkedWhileResizing++;
+        }
+      }
+      h.check();
+      expect(checkedWhileResizing).toBeGreaterThan(5);
+    }
+  });
+
   test("binary keys, the empty key and keys that differ only in length", () => {
     const h = harness(16);
     for (const key of ["", "\0", "\0\0", "a", "a\0", "\xff\r\n", "x".repeat(1000)]) h.add(key);

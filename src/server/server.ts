@@ -525,12 +525,11 @@ export class Server implements ServerState {
   /**
    * Garbage is freed on JSC's schedule, not ours. Two cases need a push:
    *
-   * - With maxmemory set, evicted and overwritten values under a write
-   *   flood let the process hold several times maxmemory. So collect once
-   *   the keyspace has let go of a quarter of what it holds (at least
-   *   8 MiB). A full collection costs about the live heap, so amortised over
-   *   the bytes released it stays a small constant; each one pauses the loop
-   *   (~10-70 ms at 64 MiB of 1 KiB values).
+   * - With maxmemory set, a write flood's argument strings (as large as
+   *   the values it writes; the keyspace reuses its own blocks) let the
+   *   process hold several times maxmemory. So collect once the keyspace has
+   *   let go of a quarter of what it holds (at least 8 MiB). A full
+   *   collection costs about the live heap, which the arena keeps small.
    * - When a whole cron period passes without a command, collect if at
    *   least 1 MiB of values was released or 16 MiB of requests was parsed
    *   since the last collection (each request leaves its argument strings

@@ -7,7 +7,7 @@
  * is reserved once, a resize moves the end, and nothing is copied; pages are
  * faulted in as slots are first used. Growing from 64k to 128k slots still
  * takes ~9 ms here (the runtime clears small growths at once); past that,
- * growth costs nothing measurable (BENCHMARKS.md, "Growth stalls").
+ * growth costs nothing measurable (`bun bench/growth-stalls.ts`, BENCHMARKS.md).
  *
  * New slots read as zero; callers initialise a slot when they first use it.
  */

@@ -27,8 +27,6 @@ export class Arena {
   private bumpOffset = PAGE_BYTES;
   /** freeBlocks[size / GRAIN]: locations of free blocks of that size. */
   private readonly freeBlocks: number[][] = Array.from({ length: SMALL_LIMIT / GRAIN + 1 }, () => []);
-  /** Bytes held in pages (what the arena adds to resident memory, at most). */
-  reservedBytes = 0;
 
   /** The bytes a block holding `length` bytes takes. */
   static blockSize(length: number): number {
@@ -59,13 +57,11 @@ export class Arena {
       return;
     }
     const page = location / PAGE_BYTES;
-    this.reservedBytes -= this.pages[page]!.length;
     this.pages[page] = undefined;
     this.unusedPageNumbers.push(page);
   }
 
   private addPage(page: Buffer): number {
-    this.reservedBytes += page.length;
     const number = this.unusedPageNumbers.pop();
     if (number !== undefined) {
       this.pages[number] = page;

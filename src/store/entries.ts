@@ -33,11 +33,6 @@ export class Entries {
   /** Per slot: key length + 1 (EMPTY when the slot holds no key), value length, page, offset. */
   private readonly meta = slotInt32s(FIELDS);
 
-  /** Bytes held in arena pages. */
-  get reservedBytes(): number {
-    return this.arena.reservedBytes;
-  }
-
   /** Makes room for `capacity` slots, the new ones empty. */
   grow(capacity: number): void {
     resizeSlots(this.meta, capacity, FIELDS);

@@ -31,11 +31,11 @@ export interface ByteSink {
 export class Entries {
   private readonly arena = new Arena();
   /** Per slot: key length + 1 (EMPTY when the slot holds no key), value length, page, offset. */
-  private readonly meta = slotInt32s(FIELDS);
+  private meta = slotInt32s(FIELDS);
 
   /** Makes room for `capacity` slots, the new ones empty. */
   grow(capacity: number): void {
-    resizeSlots(this.meta, capacity, FIELDS);
+    this.meta = resizeSlots(this.meta, capacity, FIELDS);
   }
 
   occupied(slot: number): boolean {

@@ -464,15 +464,16 @@ export class Keyspace {
 
   /** Room for `capacity` slots, grown in place (see slot-arrays.ts). */
   private grow(capacity: number): void {
-    resizeSlots(this.links, capacity, 2);
-    resizeSlots(this.vlinks, capacity, 2);
-    resizeSlots(this.volatileSlots, capacity);
-    resizeSlots(this.volatilePos, capacity);
-    resizeSlots(this.freeSlots, capacity);
-    resizeSlots(this.expireAt, capacity);
-    resizeSlots(this.lastAccess, capacity);
-    resizeSlots(this.hashes, capacity);
+    this.links = resizeSlots(this.links, capacity, 2);
+    this.vlinks = resizeSlots(this.vlinks, capacity, 2);
+    this.volatileSlots = resizeSlots(this.volatileSlots, capacity);
+    this.volatilePos = resizeSlots(this.volatilePos, capacity);
+    this.freeSlots = resizeSlots(this.freeSlots, capacity);
+    this.expireAt = resizeSlots(this.expireAt, capacity);
+    this.lastAccess = resizeSlots(this.lastAccess, capacity);
+    this.hashes = resizeSlots(this.hashes, capacity);
     this.entries.grow(capacity);
+    this.index.attach(this.entries, this.hashes);
     this.capacity = capacity;
   }
 

@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { totalmem } from "node:os";
+
 /**
  * The keyspace's per-slot typed arrays, grown in place.
  *
@@ -9,33 +12,97 @@
  * takes ~9 ms here (the runtime clears small growths at once); past that,
  * growth costs nothing measurable (`bun bench/growth-stalls.ts`, BENCHMARKS.md).
  *
+ * The reservation is sized to the machine (see defaultReservation; on this
+ * 24 GiB machine 2^28 slots, ~13 GiB of address space for a keyspace, none
+ * of it resident until used). Under strict overcommit
+ * (`vm.overcommit_memory=2`) a reservation counts as memory, so it is 2^20
+ * slots there; where the OS refuses a reservation it is cut by 4 until
+ * accepted. An array that outgrows its reservation is copied into one for
+ * twice its new size, stalling once then.
+ *
  * New slots read as zero; callers initialise a slot when they first use it.
  */
 
-/** The most slots a keyspace can have: each array reserves address space for this many. */
-export const MAX_SLOTS = 1 << 28;
+const MAX_RESERVED_SLOTS = 1 << 28;
+const MIN_RESERVED_SLOTS = 1 << 16;
+/** Under strict overcommit a reservation is charged as memory: keep it small and copy past it. */
+const STRICT_OVERCOMMIT_SLOTS = 1 << 20;
 
-type SlotArray = Int32Array | Uint32Array | Float64Array;
-
-function reserve<T extends SlotArray>(make: (buffer: ArrayBuffer) => T, bytesPerSlot: number): T {
-  return make(new ArrayBuffer(0, { maxByteLength: MAX_SLOTS * bytesPerSlot }));
+/**
+ * Slots reserved per new array: no more keys than a 64-byte slot each would
+ * fill the machine's memory with (2^28 at most), 2^20 under strict
+ * overcommit; lowered further when the OS refuses.
+ */
+function defaultReservation(): number {
+  if (strictOvercommit()) return STRICT_OVERCOMMIT_SLOTS;
+  const slots = 2 ** Math.ceil(Math.log2(totalmem() / 64));
+  return Math.min(MAX_RESERVED_SLOTS, Math.max(MIN_RESERVED_SLOTS, slots));
 }
 
-/** `perSlot` 32-bit ints per slot. */
+function strictOvercommit(): boolean {
+  try {
+    return readFileSync("/proc/sys/vm/overcommit_memory", "latin1").trim() === "2";
+  } catch {
+    return false;
+  }
+}
+
+let reservedSlots = defaultReservation();
+
+type SlotArray = Int32Array | Uint32Array | Float64Array;
+type Make<T extends SlotArray> = (buffer: ArrayBuffer) => T;
+
+/** An array of `length` slots on a buffer reserved for at least `atLeast` slots (or the default reservation). */
+function reserve<T extends SlotArray>(make: Make<T>, bytesPerSlot: number, length: number, atLeast = 0): T {
+  let slots = Math.max(reservedSlots, atLeast, length);
+  for (;;) {
+    try {
+      return make(new ArrayBuffer(length * bytesPerSlot, { maxByteLength: slots * bytesPerSlot }));
+    } catch (err) {
+      // Address space refused: reserve less, down to what is needed now.
+      if (!(err instanceof RangeError) || slots <= Math.max(length, MIN_RESERVED_SLOTS)) throw err;
+      slots = Math.max(length, MIN_RESERVED_SLOTS, Math.floor(slots / 4));
+      reservedSlots = Math.min(reservedSlots, slots);
+    }
+  }
+}
+
+const int32s: Make<Int32Array> = (b) => new Int32Array(b);
+const uint32s: Make<Uint32Array> = (b) => new Uint32Array(b);
+const float64s: Make<Float64Array> = (b) => new Float64Array(b);
+
+/** `perSlot` 32-bit ints per slot, for no slots yet. */
 export function slotInt32s(perSlot = 1): Int32Array {
-  return reserve((b) => new Int32Array(b), 4 * perSlot);
+  return reserve(int32s, 4 * perSlot, 0);
 }
 
 export function slotUint32s(): Uint32Array {
-  return reserve((b) => new Uint32Array(b), 4);
+  return reserve(uint32s, 4, 0);
 }
 
 export function slotFloat64s(): Float64Array {
-  return reserve((b) => new Float64Array(b), 8);
+  return reserve(float64s, 8, 0);
 }
 
-/** Makes `array` hold `capacity` slots of `perSlot` elements; views over it follow. */
-export function resizeSlots(array: SlotArray, capacity: number, perSlot = 1): void {
-  if (capacity > MAX_SLOTS) throw new Error(`the keyspace is full (${MAX_SLOTS} keys)`);
-  (array.buffer as ArrayBuffer).resize(capacity * perSlot * array.BYTES_PER_ELEMENT);
+/**
+ * `array` grown to `capacity` slots of `perSlot` elements: the same array,
+ * resized in place, or past its reservation a copy in a bigger one.
+ */
+export function resizeSlots<T extends SlotArray>(array: T, capacity: number, perSlot = 1): T {
+  const buffer = array.buffer as ArrayBuffer;
+  const bytes = capacity * perSlot * array.BYTES_PER_ELEMENT;
+  if (bytes <= buffer.maxByteLength) {
+    buffer.resize(bytes);
+    return array;
+  }
+  const make = (array instanceof Float64Array ? float64s : array instanceof Uint32Array ? uint32s : int32s) as unknown as Make<T>;
+  const bytesPerSlot = perSlot * array.BYTES_PER_ELEMENT;
+  const next = reserve(make, bytesPerSlot, capacity, 2 * capacity);
+  next.set(array);
+  return next;
+}
+
+/** For tests: reserve `slots` per new array (0 restores the default). */
+export function limitReservation(slots: number): void {
+  reservedSlots = slots === 0 ? defaultReservation() : slots;
 }

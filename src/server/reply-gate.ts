@@ -51,7 +51,7 @@ export class ReplyGate {
   }
 
   /** Holds a client's replies until the next commit. */
-  hold(client: Client): void {
+  private hold(client: Client): void {
     if (client.held) return;
     client.held = true;
     this.held.push(client);

@@ -45,8 +45,9 @@ export class Entries {
   /** Puts a key and its value in an empty slot. */
   store(slot: number, key: string, value: string): void {
     this.place(slot, key.length, value.length);
-    const page = this.pageOf(slot);
-    const at = this.meta[slot * FIELDS + OFFSET]!;
+    const m = slot * FIELDS;
+    const page = this.pageOf(m);
+    const at = this.meta[m + OFFSET]!;
     writeLatin1(page, at, key);
     writeLatin1(page, at + key.length, value);
   }
@@ -56,14 +57,14 @@ export class Entries {
     const m = slot * FIELDS;
     const keyLength = this.keyLength(m);
     const oldLength = keyLength + this.meta[m + VALUE_LENGTH]!;
-    let page = this.pageOf(slot);
+    let page = this.pageOf(m);
     let at = this.meta[m + OFFSET]!;
     if (Arena.blockSize(oldLength) !== Arena.blockSize(keyLength + value.length)) {
       const oldPage = page;
       const oldAt = at;
       const oldLocation = this.meta[m + PAGE]! * PAGE_BYTES + at;
       this.place(slot, keyLength, value.length);
-      page = this.pageOf(slot);
+      page = this.pageOf(m);
       at = this.meta[m + OFFSET]!;
       oldPage.copy(page, at, oldAt, oldAt + keyLength);
       this.arena.free(oldLocation, oldLength);
@@ -85,20 +86,21 @@ export class Entries {
   }
 
   key(slot: number): string {
-    const at = this.meta[slot * FIELDS + OFFSET]!;
-    return this.pageOf(slot).latin1Slice(at, at + this.keyLength(slot * FIELDS));
+    const m = slot * FIELDS;
+    const at = this.meta[m + OFFSET]!;
+    return this.pageOf(m).latin1Slice(at, at + this.keyLength(m));
   }
 
   value(slot: number): string {
     const m = slot * FIELDS;
     const at = this.meta[m + OFFSET]! + this.keyLength(m);
-    return this.pageOf(slot).latin1Slice(at, at + this.meta[m + VALUE_LENGTH]!);
+    return this.pageOf(m).latin1Slice(at, at + this.meta[m + VALUE_LENGTH]!);
   }
 
   /** Hands the value's bytes to `sink` where they lie, without making a string of them. */
   readValue(slot: number, sink: ByteSink): void {
     const m = slot * FIELDS;
-    sink.bulkBytes(this.pageOf(slot), this.meta[m + OFFSET]! + this.keyLength(m), this.meta[m + VALUE_LENGTH]!);
+    sink.bulkBytes(this.pageOf(m), this.meta[m + OFFSET]! + this.keyLength(m), this.meta[m + VALUE_LENGTH]!);
   }
 
   /** Whether the slot holds exactly `key`, compared byte by byte where it is stored. */
@@ -106,7 +108,7 @@ export class Entries {
     const m = slot * FIELDS;
     const length = key.length;
     if (this.meta[m + KEY_LENGTH] !== length + 1) return false;
-    const page = this.arena.pages[this.meta[m + PAGE]!]!;
+    const page = this.pageOf(m);
     const at = this.meta[m + OFFSET]!;
     for (let i = 0; i < length; i++) if (page[at + i] !== key.charCodeAt(i)) return false;
     return true;
@@ -117,8 +119,9 @@ export class Entries {
     return this.meta[m + KEY_LENGTH]! - 1;
   }
 
-  private pageOf(slot: number): Buffer {
-    return this.arena.pages[this.meta[slot * FIELDS + PAGE]!]!;
+  /** The arena page of the slot whose fields start at meta[m]. */
+  private pageOf(m: number): Buffer {
+    return this.arena.pages[this.meta[m + PAGE]!]!;
   }
 
   private place(slot: number, keyLength: number, valueLength: number): void {

@@ -111,14 +111,8 @@ export class Keyspace {
 
   /** The value for a read command: counts a hit or miss and refreshes recency. */
   get(key: string): Value | undefined {
-    const slot = this.liveSlot(key);
-    if (slot === NONE) {
-      this.stats.misses++;
-      return undefined;
-    }
-    this.stats.hits++;
-    this.touchSlot(slot);
-    return this.entries.value(slot);
+    const slot = this.readSlot(key);
+    return slot === NONE ? undefined : this.entries.value(slot);
   }
 
   /**
@@ -126,13 +120,8 @@ export class Keyspace {
    * stored, without becoming a string. False on a miss (nothing written).
    */
   readInto(key: string, sink: ByteSink): boolean {
-    const slot = this.liveSlot(key);
-    if (slot === NONE) {
-      this.stats.misses++;
-      return false;
-    }
-    this.stats.hits++;
-    this.touchSlot(slot);
+    const slot = this.readSlot(key);
+    if (slot === NONE) return false;
     this.entries.readValue(slot, sink);
     return true;
   }
@@ -377,6 +366,18 @@ export class Keyspace {
   }
 
   // ---- Internals ---------------------------------------------------------
+
+  /** A read command's lookup: the key's live slot or NONE, counted as a hit or miss, recency refreshed. */
+  private readSlot(key: string): number {
+    const slot = this.liveSlot(key);
+    if (slot === NONE) {
+      this.stats.misses++;
+      return NONE;
+    }
+    this.stats.hits++;
+    this.touchSlot(slot);
+    return slot;
+  }
 
   /** The key's slot, deleting it first if its TTL has passed (lazy expiry). */
   private liveSlot(key: string): number {

@@ -181,11 +181,12 @@ export class HashIndex {
   }
 
   private startResize(): void {
+    const capacity = (this.mask + 1) * 2;
+    const table = emptyTable(capacity); // first: if memory is refused, nothing has changed
     this.old = this.table;
     this.oldMask = this.mask;
     this.moveCursor = 0;
-    const capacity = (this.mask + 1) * 2;
-    this.table = emptyTable(capacity);
+    this.table = table;
     this.mask = capacity - 1;
   }
 

@@ -170,12 +170,19 @@ export class Keyspace {
    */
   set(key: string, value: Value, expireAt: number = 0): void {
     let slot = this.liveSlot(key);
-    this.dirty++;
     if (slot === NONE) {
       slot = this.allocateSlot();
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
-      this.entries.store(slot, key, value);
-      this.index.insert(key, slot);
+      try {
+        this.entries.store(slot, key, value);
+        this.index.insert(key, slot);
+      } catch (err) {
+        // Memory refused (a huge value, the index growing): the keyspace stays as it was.
+        if (this.entries.occupied(slot)) this.entries.remove(slot);
+        this.freeSlots[this.freeCount++] = slot;
+        throw err;
+      }
+      this.dirty++;
       this.expireAt[slot] = 0;
       this.linkHead(slot);
       this.lastAccess[slot] = this.accessStamp();
@@ -183,7 +190,8 @@ export class Keyspace {
     } else {
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       const old = this.slotBytes(slot);
-      this.entries.setValue(slot, value);
+      this.entries.setValue(slot, value); // allocates before it changes anything
+      this.dirty++;
       this.usedMemory += this.slotBytes(slot) - old;
       this.releasedMemory += old;
       this.touchSlot(slot);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Arena } from "../../src/store/arena.ts";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../../src/store/memory.ts";
 import { rng } from "../helpers/random.ts";
@@ -829,5 +830,32 @@ describe("slots and growth", () => {
     ks.forEach((k) => ks.delete(k));
     expect(ks.size).toBe(0);
     expect(ks.usedMemory).toBe(0);
+  });
+});
+
+describe("memory refused", () => {
+  test("a set whose block cannot be allocated changes nothing, not even `dirty`, and the keyspace goes on working", () => {
+    const ks = keyspace();
+    for (let i = 0; i < 100; i++) ks.set(key(i), `value-${i}`);
+    const before = { size: ks.size, dirty: ks.dirty, used: ks.usedMemory };
+    const allocate = Arena.prototype.allocate;
+    Arena.prototype.allocate = function (length: number) {
+      if (length > 1000) throw new RangeError("Out of memory");
+      return allocate.call(this, length);
+    };
+    try {
+      expect(() => ks.set("new", "x".repeat(2000))).toThrow("Out of memory"); // a new key
+      expect(() => ks.set(key(5), "y".repeat(2000))).toThrow("Out of memory"); // an overwrite
+    } finally {
+      Arena.prototype.allocate = allocate;
+    }
+    expect({ size: ks.size, dirty: ks.dirty, used: ks.usedMemory }).toEqual(before);
+    expect(ks.has("new")).toBe(false);
+    expect(ks.peek(key(5))).toBe("value-5");
+    // The slot taken for "new" went back; everything is still found and can change.
+    ks.set("new", "x".repeat(2000));
+    expect(ks.peek("new")).toBe("x".repeat(2000));
+    for (let i = 0; i < 100; i++) expect(ks.peek(key(i))).toBe(`value-${i}`);
+    expect(ks.size).toBe(101);
   });
 });

@@ -1,4 +1,5 @@
 import { arityAccepts, lookupCommand, type Command } from "./table.ts";
+import type { Frame } from "../protocol/request-parser.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
 /**
@@ -10,50 +11,52 @@ import { Errors, type CommandContext } from "./types.ts";
  */
 export function dispatch(ctx: CommandContext, argv: string[]): void {
   const command = lookupCommand(argv[0]!);
-  const { reply, server } = ctx;
   if (command === undefined) {
-    reply.error(unknownCommand(argv));
+    ctx.reply.error(unknownCommand(argv));
     return;
   }
+  if (admit(ctx, command, argv.length)) execute(ctx, command, argv, null);
+}
+
+/**
+ * dispatch() for a request still in the receive buffer, whose command has a
+ * frameHandler and was not renamed: the same checks, accounting and
+ * logging, with argument strings made only if SLOWLOG or MONITOR show them.
+ */
+export function dispatchFrame(ctx: CommandContext, command: Command, frame: Frame): void {
+  if (admit(ctx, command, frame.argc)) execute(ctx, command, null, frame);
+}
+
+/** The refusals before a command runs; false when it was refused (the error is the reply). */
+function admit(ctx: CommandContext, command: Command, argc: number): boolean {
+  const { reply, server } = ctx;
   const { spec, stats } = command;
   ctx.client.lastCommand = spec.name;
-  if (!arityAccepts(spec, argv.length)) {
-    stats.rejectedCalls++;
-    reply.error(Errors.arity(spec.name));
-    return;
-  }
-  if (!ctx.client.authenticated && !command.noAuth && server.config.values.requirepass !== "") {
-    stats.rejectedCalls++;
-    reply.error(Errors.noauth);
-    return;
-  }
-  if (ctx.client.monitor && command.keyspace) {
-    // A monitor is a replica to Redis, and replicas may not touch keys (server.c processCommand).
-    stats.rejectedCalls++;
-    reply.error(Errors.replicaKeyspace);
-    return;
-  }
-  if (server.loading && !command.allowedWhileLoading) {
-    stats.rejectedCalls++;
-    reply.error(Errors.loading);
-    return;
-  }
-  if (command.write && server.writeError !== null) {
-    stats.rejectedCalls++;
-    reply.error(Errors.misconf(server.writeError));
-    return;
-  }
-  if (command.denyOom && ctx.db.overMemoryLimit && !ctx.db.evictIfNeeded()) {
-    stats.rejectedCalls++;
-    reply.error(Errors.oom);
-    return;
-  }
+  let refusal: string | null = null;
+  if (!arityAccepts(spec, argc)) refusal = Errors.arity(spec.name);
+  else if (!ctx.client.authenticated && !command.noAuth && server.config.values.requirepass !== "") refusal = Errors.noauth;
+  // A monitor is a replica to Redis, and replicas may not touch keys (server.c processCommand).
+  else if (ctx.client.monitor && command.keyspace) refusal = Errors.replicaKeyspace;
+  else if (server.loading && !command.allowedWhileLoading) refusal = Errors.loading;
+  else if (command.write && server.writeError !== null) refusal = Errors.misconf(server.writeError);
+  else if (command.denyOom && ctx.db.overMemoryLimit && !ctx.db.evictIfNeeded()) refusal = Errors.oom;
+  if (refusal === null) return true;
+  stats.rejectedCalls++;
+  reply.error(refusal);
+  return false;
+}
+
+/** Runs an admitted command from its strings (`argv`) or its frame, then times, records and logs it. */
+function execute(ctx: CommandContext, command: Command, argv: string[] | null, frame: Frame | null): void {
+  const { reply, server } = ctx;
+  const { spec, stats } = command;
   const errorsBefore = reply.errors;
   const replyStart = reply.out.length;
   const dirtyBefore = ctx.db.dirty;
   ctx.effect = null;
   try {
-    spec.handler(ctx, argv);
+    if (argv !== null) spec.handler(ctx, argv);
+    else spec.frameHandler!(ctx, frame!);
   } catch (err) {
     // A bug in a command must not take the server and everyone's data down:
     // drop its partial reply, answer with an error, log it, keep serving.
@@ -68,16 +71,20 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
   // Counted after the call, as Redis does: INFO's own call is not in its figures, RESETSTAT's is.
   stats.record(us);
   server.stats.totalCommandsProcessed++;
-  if (us >= server.slowCommandUs) recordSlow(ctx, command, argv, us);
+  if (us >= server.slowCommandUs) recordSlow(ctx, command, argv ?? (argv = frame!.argv()), us);
   if (server.monitorCount !== 0 && command.monitored) {
     // After the call, as Redis 7 does (a monitor's own reply comes before its line); not admin commands.
-    server.feedMonitors(ctx.client, redacted(command, argv));
+    server.feedMonitors(ctx.client, redacted(command, argv ?? (argv = frame!.argv())));
     server.commandClock = Bun.nanoseconds(); // the next command's time does not include the feed
   }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
   if (command.write && ctx.db.dirty !== dirtyBefore) {
-    if (ctx.effect === null && command.renamed) argv[0] = spec.name; // the AOF names the real command
-    server.propagate(ctx.effect ?? argv);
+    if (ctx.effect !== null) server.propagate(ctx.effect);
+    else if (frame !== null) server.propagateBytes(frame.buf, frame.start, frame.end);
+    else {
+      if (command.renamed) argv![0] = spec.name; // the AOF names the real command
+      server.propagate(argv!);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { KEEP_TTL } from "../store/keyspace.ts";
-import { requestLimits } from "../protocol/request-parser.ts";
+import { requestLimits, type Frame } from "../protocol/request-parser.ts";
 import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
 import { expireArg, int64Arg } from "./args.ts";
 import { expireKey, storeValue } from "./effects.ts";
@@ -81,8 +81,24 @@ function set(ctx: CommandContext, argv: string[]): void {
   else ctx.reply.ok();
 }
 
+/** SET for a request in the receive buffer: `SET key value` copies its bytes into the keyspace, with options it takes the strings path. */
+function setFrame(ctx: CommandContext, frame: Frame): void {
+  if (frame.argc !== 3) {
+    set(ctx, frame.argv());
+    return;
+  }
+  const { buf, starts, lengths } = frame;
+  ctx.db.setAt(buf, starts[1]!, lengths[1]!, starts[2]!, lengths[2]!);
+  ctx.reply.ok();
+}
+
 function get(ctx: CommandContext, argv: string[]): void {
   if (!ctx.db.readInto(argv[1]!, ctx.reply)) ctx.reply.nullBulk();
+}
+
+/** GET for a request in the receive buffer: the key is looked up where it arrived. */
+function getFrame(ctx: CommandContext, frame: Frame): void {
+  if (!ctx.db.readIntoAt(frame.buf, frame.starts[1]!, frame.lengths[1]!, ctx.reply)) ctx.reply.nullBulk();
 }
 
 function getdel(ctx: CommandContext, argv: string[]): void {
@@ -326,8 +342,8 @@ function incrbyfloat(ctx: CommandContext, argv: string[]): void {
 const KEY1: [number, number, number] = [1, 1, 1];
 
 export const stringCommands: CommandSpec[] = [
-  { name: "set", arity: -3, flags: ["write", "denyoom"], keys: KEY1, group: "string", since: "1.0.0", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", complexity: "O(1)", handler: set },
-  { name: "get", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Returns the string value of a key.", complexity: "O(1)", handler: get },
+  { name: "set", arity: -3, flags: ["write", "denyoom"], keys: KEY1, group: "string", since: "1.0.0", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", complexity: "O(1)", handler: set, frameHandler: setFrame },
+  { name: "get", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Returns the string value of a key.", complexity: "O(1)", handler: get, frameHandler: getFrame },
   { name: "getdel", arity: 2, flags: ["write", "fast"], keys: KEY1, group: "string", since: "6.2.0", summary: "Returns the string value of a key after deleting the key.", complexity: "O(1)", handler: getdel },
   { name: "getex", arity: -2, flags: ["write", "fast"], keys: KEY1, group: "string", since: "6.2.0", summary: "Returns the string value of a key after setting its expiration time.", complexity: "O(1)", handler: getex },
   { name: "getset", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Returns the previous string value of a key after setting it to a new value.", complexity: "O(1)", handler: getset },

@@ -1,4 +1,5 @@
 import type { Config } from "../config/config.ts";
+import type { Frame } from "../protocol/request-parser.ts";
 import type { ReplyWriter, Protocol } from "../protocol/reply.ts";
 import type { CommandStats } from "../stats/command-stats.ts";
 import type { LatencyMonitor } from "../stats/latency-monitor.ts";
@@ -24,6 +25,9 @@ export interface CommandContext {
 
 export type CommandHandler = (ctx: CommandContext, argv: string[]) => void;
 
+/** Runs a command on a request still in the receive buffer (see Frame); `argc` fits the arity. */
+export type FrameHandler = (ctx: CommandContext, frame: Frame) => void;
+
 /** Redis's command flags that change how the dispatcher treats a command. */
 export type CommandFlag = "write" | "readonly" | "denyoom" | "fast" | "admin" | "noscript" | "loading" | "stale" | "no_auth" | "allow_busy";
 
@@ -48,6 +52,11 @@ export interface CommandSpec {
   /** Subcommand names (e.g. CLIENT's `id`, `list`), for COMMAND INFO and error texts. */
   readonly subcommands?: readonly string[];
   readonly handler: CommandHandler;
+  /**
+   * The same command for a request that arrived whole (the hot ones: GET,
+   * SET), reading its arguments from the receive buffer instead of strings.
+   */
+  readonly frameHandler?: FrameHandler;
 }
 
 /** A connected client as commands see it (server/client.ts implements it). */
@@ -124,6 +133,8 @@ export interface ServerState {
   readonly writeError: string | null;
   /** Appends a change to the AOF (a no-op when appendonly is off). */
   propagate(argv: readonly string[]): void;
+  /** propagate() for a change that is a request as it arrived: its RESP bytes, source[start, end), are the record. */
+  propagateBytes(source: Buffer, start: number, end: number): void;
   /** The persistence layer as INFO and BGREWRITEAOF see it. */
   readonly persistence: PersistenceState;
   /**

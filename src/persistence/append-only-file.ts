@@ -82,6 +82,11 @@ export class AppendOnlyFile {
     encodeRecord(this.pending, argv);
   }
 
+  /** Logs one command already encoded as a record (a request as it arrived): source[start, end). */
+  appendBytes(source: Buffer, start: number, end: number): void {
+    this.pending.copyFrom(source, start, end - start);
+  }
+
   /** Bytes written but not yet fsynced. */
   get unsyncedBytes(): number {
     return this.unsynced;

@@ -142,6 +142,13 @@ export class Persistence implements PersistenceState {
     return true;
   }
 
+  /** propagate() for a record that is already RESP: source[start, end). */
+  propagateBytes(source: Buffer, start: number, end: number): boolean {
+    if (!this.enabled || this.loading) return false;
+    this.aof.appendBytes(source, start, end);
+    return true;
+  }
+
   /** Called by the server cron: the fsync schedule and automatic rewrites. */
   tick(now: number): void {
     if (!this.enabled) return;

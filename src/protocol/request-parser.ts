@@ -7,7 +7,11 @@ import { splitInlineArgs } from "./inline.ts";
  * line, which is how the seed's `SET key value` sessions over nc arrive.
  *
  * Arguments come out as byte strings (one char per byte, latin1), which are
- * binary-safe and cheap to hash and store.
+ * binary-safe and cheap to hash and store. Given a FrameSink, a request
+ * that is whole in the buffer comes out as a Frame instead: byte ranges, so
+ * the server's hottest commands (GET, SET) make no strings at all. Each
+ * request's strings were the main garbage per request, and freeing them
+ * made the allocator hand pages back and fault them in again.
  *
  * Parsing state survives across reads, so a frame split at any byte is
  * resumed where it stopped; a large bulk argument is collected chunk by chunk
@@ -36,6 +40,14 @@ const LF = 10;
  * stays buffered and is parsed by the next `feed`, even an empty one.
  */
 export type CommandSink = (argv: string[], inline: boolean) => boolean;
+
+/**
+ * Receives each complete request that arrived whole in one read, as byte
+ * ranges of the receive buffer (valid only during the call); returns what a
+ * CommandSink returns. Commands that can work on bytes then make no argument
+ * strings at all; the others call `frame.argv()`.
+ */
+export type FrameSink = (frame: Frame) => boolean;
 
 /** Receives an error about a single inline request; the connection stays usable. */
 export type InlineErrorSink = (message: string) => void;
@@ -73,6 +85,33 @@ function interned(buf: Buffer, start: number, length: number): string | undefine
   return undefined;
 }
 
+/** Requests with more arguments than this are parsed into strings as they arrive, never as a Frame. */
+export const MAX_FRAME_ARGS = 16;
+
+/** A whole RESP request as it lies in the receive buffer. */
+export class Frame {
+  buf: Buffer = Buffer.alloc(0);
+  /** The request's bytes are buf[start, end): a RESP array of bulk strings, as the AOF records commands. */
+  start = 0;
+  end = 0;
+  argc = 0;
+  /** The command name, when it is one of the interned names (any known command, in lower or upper case). */
+  name: string | undefined = undefined;
+  /** Argument i is buf[starts[i], starts[i] + lengths[i]). */
+  readonly starts = new Int32Array(MAX_FRAME_ARGS);
+  readonly lengths = new Int32Array(MAX_FRAME_ARGS);
+
+  /** The arguments as byte strings, as a CommandSink gets them. */
+  argv(): string[] {
+    const argv: string[] = [];
+    for (let i = 0; i < this.argc; i++) {
+      const start = this.starts[i]!;
+      argv.push(i === 0 && this.name !== undefined ? this.name : this.buf.latin1Slice(start, start + this.lengths[i]!));
+    }
+    return argv;
+  }
+}
+
 export class RequestParser {
   /** Unconsumed bytes, or chunks not yet joined while a long frame arrives. */
   private chunks: Buffer[] = [];
@@ -88,6 +127,7 @@ export class RequestParser {
   unauthenticated = false;
   /** The sink asked to stop: keep the rest, parse it at the next feed. */
   private stopped = false;
+  private readonly frame = new Frame();
 
   /** Bytes buffered but not yet parsed (Redis's qbuf). */
   get bufferedBytes(): number {
@@ -95,10 +135,11 @@ export class RequestParser {
   }
 
   /**
-   * Parses what can be parsed and hands each command to `sink`. Throws
-   * ProtocolError on malformed RESP, after which the connection must close.
+   * Parses what can be parsed and hands each command to `sink`, or, when
+   * `frameSink` is given, each request that is whole in the buffer to it.
+   * Throws ProtocolError on malformed RESP, after which the connection must close.
    */
-  feed(chunk: Buffer, sink: CommandSink, inlineError: InlineErrorSink): void {
+  feed(chunk: Buffer, sink: CommandSink, inlineError: InlineErrorSink, frameSink?: FrameSink): void {
     let buf: Buffer;
     if (this.chunksLength === 0) {
       buf = chunk;
@@ -125,6 +166,14 @@ export class RequestParser {
           if (next === pos) break;
           pos = next;
           continue;
+        }
+        if (frameSink !== undefined && !this.unauthenticated) {
+          const next = this.parseFrame(buf, pos, end);
+          if (next > 0) {
+            if (!frameSink(this.frame)) this.stopped = true;
+            pos = next;
+            continue;
+          }
         }
         const cr = indexOfCR(buf, pos, end);
         if (cr < 0 || cr + 1 >= end) {
@@ -185,6 +234,39 @@ export class RequestParser {
       else if (this.needed === 0) this.needed = rest.length + 1;
     }
     this.stopped = false;
+  }
+
+  /**
+   * Reads the request at `pos` (a `*`) into `frame` when all of it is in the
+   * buffer, it is well formed and has 1 to MAX_FRAME_ARGS arguments, and
+   * returns the position after it. Otherwise returns -1 and leaves it to
+   * the incremental parsing in feed(), which also reports the errors.
+   */
+  private parseFrame(buf: Buffer, pos: number, end: number): number {
+    let cr = indexOfCR(buf, pos, end);
+    if (cr < 0 || cr + 1 >= end) return -1;
+    const count = parseLength(buf, pos + 1, cr);
+    if (count === null || count <= 0 || count > MAX_FRAME_ARGS) return -1;
+    const frame = this.frame;
+    let p = cr + 2;
+    for (let i = 0; i < count; i++) {
+      if (p >= end || buf[p] !== 36 /* '$' */) return -1;
+      cr = indexOfCR(buf, p, end);
+      if (cr < 0 || cr + 1 >= end) return -1;
+      const length = parseLength(buf, p + 1, cr);
+      if (length === null || length < 0 || length > requestLimits.maxBulkLength) return -1;
+      p = cr + 2;
+      if (end - p < length + 2) return -1;
+      frame.starts[i] = p;
+      frame.lengths[i] = length;
+      p += length + 2;
+    }
+    frame.buf = buf;
+    frame.start = pos;
+    frame.end = p;
+    frame.argc = count;
+    frame.name = interned(buf, frame.starts[0]!, frame.lengths[0]!);
+    return p;
   }
 
   /**

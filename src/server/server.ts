@@ -1,14 +1,14 @@
 import type { Socket, TCPSocketListener, TLSOptions } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import { dispatch } from "../commands/dispatch.ts";
+import { dispatch, dispatchFrame } from "../commands/dispatch.ts";
 import { renderInfo } from "../commands/info.ts";
-import { ALL_COMMANDS, commandStats, renameCommand, resetCommandStats } from "../commands/table.ts";
+import { ALL_COMMANDS, commandStats, lookupCommand, renameCommand, resetCommandStats } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
-import { internCommandNames, ProtocolError, requestLimits } from "../protocol/request-parser.ts";
+import { internCommandNames, ProtocolError, requestLimits, type Frame } from "../protocol/request-parser.ts";
 import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
@@ -256,6 +256,12 @@ export class Server implements ServerState {
     this.gate.schedule();
   }
 
+  propagateBytes(source: Buffer, start: number, end: number): void {
+    if (!this.persistence.propagateBytes(source, start, end)) return;
+    this.context.client.logged = true;
+    this.gate.schedule();
+  }
+
   /** INFO's text for `sections` (as the INFO command takes them), for readers outside a command: /metrics. */
   info(sections: string[]): string {
     return renderInfo(this.context, sections);
@@ -343,7 +349,7 @@ export class Server implements ServerState {
     this.context.client = client;
     this.commandClock = Bun.nanoseconds();
     try {
-      client.parser.feed(chunk, this.onCommand, this.onInlineError);
+      client.parser.feed(chunk, this.onCommand, this.onInlineError, this.onFrame);
     } catch (err) {
       this.reply.protocol = RESP2;
       client.closeAfterReply = true;
@@ -392,10 +398,25 @@ export class Server implements ServerState {
     const client = this.context.client;
     this.reply.protocol = inline ? TEXT : client.resp;
     dispatch(this.context, argv);
+    return this.afterCommand(client);
+  };
+
+  /** onCommand() for a request still in the receive buffer: GET and SET run on its bytes, the rest on strings. */
+  private readonly onFrame = (frame: Frame): boolean => {
+    const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
+    if (command?.spec.frameHandler === undefined || command.renamed) return this.onCommand(frame.argv(), false);
+    const client = this.context.client;
+    this.reply.protocol = client.resp;
+    dispatchFrame(this.context, command, frame);
+    return this.afterCommand(client);
+  };
+
+  /** After each command: flush a large reply, pause a client that does not read; false stops its parsing. */
+  private afterCommand(client: Client): boolean {
     if (this.out.length >= FLUSH_THRESHOLD) this.flush(client);
     if (client.outputBufferBytes >= OUTPUT_PAUSE_BYTES) client.readPaused = true;
     return !client.closeAfterReply && !client.closed && !client.readPaused;
-  };
+  }
 
   private readonly onInlineError = (message: string): void => {
     this.reply.protocol = TEXT;

@@ -4,12 +4,13 @@ import { resizeSlots, slotInt32s } from "./slot-arrays.ts";
 /**
  * Each slot's key and value, as bytes in one arena block (key, then value),
  * found through four numbers per slot, side by side so that a lookup's
- * comparison reads one cache line for them. Keys and values go in and out as
- * byte strings (one char per byte), which is what the parser makes and the
- * reply writer takes; what stays resident is the bytes and 16 bytes of
- * bookkeeping, not a string cell and header for each (72 bytes for a
- * 16-byte key as a JSC string), and the garbage collector has a few hundred
- * pages to look at instead of two strings per key.
+ * comparison reads one cache line for them. Keys come in as bytes (from the
+ * receive buffer, or a key string written to a scratch buffer); values go in
+ * as bytes or byte strings (one char per byte) and out as either. What stays
+ * resident is the bytes and 16 bytes of bookkeeping, not a string cell and
+ * header for each (72 bytes for a 16-byte key as a JSC string), and the
+ * garbage collector has a few hundred pages to look at instead of two
+ * strings per key.
  *
  * A lookup compares the key it was given with the stored bytes in place.
  */
@@ -42,35 +43,50 @@ export class Entries {
     return this.meta[slot * FIELDS + KEY_LENGTH]! !== EMPTY;
   }
 
-  /** Puts a key and its value in an empty slot. */
-  store(slot: number, key: string, value: string): void {
-    this.place(slot, key.length, value.length);
+  /**
+   * Puts a key in an empty slot, with room for a value of `valueLength`
+   * bytes, which writeValue or copyValue then fills.
+   */
+  store(slot: number, key: Buffer, keyStart: number, keyLength: number, valueLength: number): void {
+    this.place(slot, keyLength, valueLength);
     const m = slot * FIELDS;
-    const page = this.pageOf(m);
-    const at = this.meta[m + OFFSET]!;
-    writeLatin1(page, at, key);
-    writeLatin1(page, at + key.length, value);
+    copyBytes(key, keyStart, keyLength, this.pageOf(m), this.meta[m + OFFSET]!);
   }
 
-  /** Replaces the value of an occupied slot; the block is reused when the new value fits its size. */
-  setValue(slot: number, value: string): void {
+  /**
+   * Makes an occupied slot's value `valueLength` bytes long, for writeValue
+   * or copyValue to fill; the block is reused when the new length fits its
+   * size, else the key moves to a new block (allocated before anything changes).
+   */
+  resizeValue(slot: number, valueLength: number): void {
     const m = slot * FIELDS;
     const keyLength = this.keyLength(m);
     const oldLength = keyLength + this.meta[m + VALUE_LENGTH]!;
-    let page = this.pageOf(m);
-    let at = this.meta[m + OFFSET]!;
-    if (Arena.blockSize(oldLength) !== Arena.blockSize(keyLength + value.length)) {
-      const oldPage = page;
-      const oldAt = at;
-      const oldLocation = this.meta[m + PAGE]! * PAGE_BYTES + at;
-      this.place(slot, keyLength, value.length);
-      page = this.pageOf(m);
-      at = this.meta[m + OFFSET]!;
-      oldPage.copy(page, at, oldAt, oldAt + keyLength);
+    if (Arena.blockSize(oldLength) !== Arena.blockSize(keyLength + valueLength)) {
+      const oldPage = this.pageOf(m);
+      const oldAt = this.meta[m + OFFSET]!;
+      const oldLocation = this.meta[m + PAGE]! * PAGE_BYTES + oldAt;
+      this.place(slot, keyLength, valueLength);
+      copyBytes(oldPage, oldAt, keyLength, this.pageOf(m), this.meta[m + OFFSET]!);
       this.arena.free(oldLocation, oldLength);
     }
-    this.meta[m + VALUE_LENGTH] = value.length;
-    writeLatin1(page, at + keyLength, value);
+    this.meta[m + VALUE_LENGTH] = valueLength;
+  }
+
+  /** Fills the slot's value (its length already set) from a byte string. */
+  writeValue(slot: number, value: string): void {
+    const m = slot * FIELDS;
+    const page = this.pageOf(m);
+    const at = this.meta[m + OFFSET]! + this.keyLength(m);
+    const length = value.length;
+    if (length > 64) page.latin1Write(value, at, length);
+    else for (let i = 0; i < length; i++) page[at + i] = value.charCodeAt(i);
+  }
+
+  /** Fills the slot's value (its length already set) from `source`, e.g. a request in the receive buffer. */
+  copyValue(slot: number, source: Buffer, start: number): void {
+    const m = slot * FIELDS;
+    copyBytes(source, start, this.meta[m + VALUE_LENGTH]!, this.pageOf(m), this.meta[m + OFFSET]! + this.keyLength(m));
   }
 
   /** Empties a slot. */
@@ -103,14 +119,13 @@ export class Entries {
     sink.bulkBytes(this.pageOf(m), this.meta[m + OFFSET]! + this.keyLength(m), this.meta[m + VALUE_LENGTH]!);
   }
 
-  /** Whether the slot holds exactly `key`, compared byte by byte where it is stored. */
-  keyEquals(slot: number, key: string): boolean {
+  /** Whether the slot holds exactly the key key[start, start + length), compared byte by byte where it is stored. */
+  keyEquals(slot: number, key: Buffer, start: number, length: number): boolean {
     const m = slot * FIELDS;
-    const length = key.length;
     if (this.meta[m + KEY_LENGTH] !== length + 1) return false;
     const page = this.pageOf(m);
-    const at = this.meta[m + OFFSET]!;
-    for (let i = 0; i < length; i++) if (page[at + i] !== key.charCodeAt(i)) return false;
+    const at = this.meta[m + OFFSET]! - start;
+    for (let i = start; i < start + length; i++) if (page[at + i] !== key[i]) return false;
     return true;
   }
 
@@ -135,12 +150,8 @@ export class Entries {
   }
 }
 
-/** Copies a byte string into `page` at `at`; short ones in a loop, which beats the native call. */
-function writeLatin1(page: Buffer, at: number, s: string): void {
-  const length = s.length;
-  if (length > 64) {
-    page.latin1Write(s, at, length);
-    return;
-  }
-  for (let i = 0; i < length; i++) page[at + i] = s.charCodeAt(i);
+/** Copies bytes; short runs in a loop, which beats the native call. */
+function copyBytes(source: Buffer, start: number, length: number, target: Buffer, at: number): void {
+  if (length > 64) source.copy(target, at, start, start + length);
+  else for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
 }

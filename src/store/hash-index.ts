@@ -9,9 +9,9 @@
  * and 32-byte values, stable across runs), and a lookup with a key parsed
  * fresh from the socket is no slower (bench/micro.ts, "index lookup":
  * 287-550 ns against the Map's 364-669 ns over three noisy runs). A lookup
- * hashes the key's bytes in JS, reads one table entry (slot and hash in
- * one cache line) and compares the key with the stored bytes only when the
- * hashes agree.
+ * hashes the key's bytes where they are (a request's receive buffer: no key
+ * string is made), reads one table entry (slot and hash in one cache line)
+ * and compares the key with the stored bytes only when the hashes agree.
  *
  * Growing does not stop the server: like Redis's incremental rehash, the
  * doubled table is filled a few old entries per insert while both tables
@@ -66,18 +66,11 @@ export class HashIndex {
     this.hashes = hashes;
   }
 
-  /**
-   * A SET of a new key looks it up, misses, then inserts it: the last hash
-   * is kept so the insert does not hash the key a second time.
-   */
-  private lastKey: string | undefined = undefined;
-  private lastHash = 0;
-
-  hash(key: string): number {
-    if (key === this.lastKey) return this.lastHash;
-    let h = this.seed ^ key.length;
-    for (let i = 0; i < key.length; i++) {
-      h = Math.imul(h ^ key.charCodeAt(i), 0x5bd1e995);
+  /** The hash of the key key[start, start + length), which get and insert take. */
+  hash(key: Buffer, start: number, length: number): number {
+    let h = this.seed ^ length;
+    for (let i = start; i < start + length; i++) {
+      h = Math.imul(h ^ key[i]!, 0x5bd1e995);
       h ^= h >>> 15;
     }
     // murmur3's finaliser: every input bit reaches the low bits the mask keeps.
@@ -86,39 +79,35 @@ export class HashIndex {
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    this.lastKey = key;
-    this.lastHash = h;
     return h;
   }
 
-  /** The slot holding `key`, or -1. */
-  get(key: string): number {
+  /** The slot holding the key key[start, start + length), whose hash is `h`, or -1. */
+  get(h: number, key: Buffer, start: number, length: number): number {
     if (this.old !== null) this.moveSome(MOVES_PER_LOOKUP);
-    const h = this.hash(key);
     const table = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const stored = table[2 * i]!;
-      if (stored === EMPTY) return this.old === null ? -1 : this.getOld(key, h);
-      if (table[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key)) return stored - 1;
+      if (stored === EMPTY) return this.old === null ? -1 : this.getOld(h, key, start, length);
+      if (table[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key, start, length)) return stored - 1;
     }
   }
 
-  private getOld(key: string, h: number): number {
+  private getOld(h: number, key: Buffer, start: number, length: number): number {
     const old = this.old!;
     const mask = this.oldMask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const stored = old[2 * i]!;
       if (stored === EMPTY) return -1;
-      if (stored !== MOVED && old[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key)) return stored - 1;
+      if (stored !== MOVED && old[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key, start, length)) return stored - 1;
     }
   }
 
-  /** Adds `key` (which must be absent) at `slot`. */
-  insert(key: string, slot: number): void {
+  /** Adds the key stored at `slot` (absent until now), whose hash is `h`. */
+  insert(slot: number, h: number): void {
     if (this.old !== null) this.moveSome(MOVES_PER_INSERT);
     else if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.startResize();
-    const h = this.hash(key);
     this.hashes[slot] = h;
     this.place(slot + 1, h);
     this.count++;

@@ -30,6 +30,8 @@ import { Snapshot } from "./snapshot.ts";
 export type Value = string;
 
 const NONE = -1;
+/** Key strings up to this long are looked up through one reused buffer (keyBytes). */
+const MAX_KEY_SCRATCH_BYTES = 64 * 1024;
 const INITIAL_CAPACITY = 1024;
 /** Keys sampled per round by volatile-ttl eviction, like Redis's maxmemory-samples. */
 const TTL_EVICTION_SAMPLES = 5;
@@ -51,6 +53,7 @@ export class Keyspace {
   private highWater = 0;
   private freeSlots = slotInt32s();
   private freeCount = 0;
+  private keyScratch = Buffer.allocUnsafeSlow(256);
 
   // All keys, most recently used at the head. A slot's prev and next sit
   // side by side (links[2s], links[2s+1]): moving a key to the head touches
@@ -111,7 +114,7 @@ export class Keyspace {
 
   /** The value for a read command: counts a hit or miss and refreshes recency. */
   get(key: string): Value | undefined {
-    const slot = this.readSlot(key);
+    const slot = this.readSlot(this.keyBytes(key), 0, key.length);
     return slot === NONE ? undefined : this.entries.value(slot);
   }
 
@@ -120,7 +123,12 @@ export class Keyspace {
    * stored, without becoming a string. False on a miss (nothing written).
    */
   readInto(key: string, sink: ByteSink): boolean {
-    const slot = this.readSlot(key);
+    return this.readIntoAt(this.keyBytes(key), 0, key.length, sink);
+  }
+
+  /** readInto() for the key key[start, start + length), e.g. where a request arrived. */
+  readIntoAt(key: Buffer, start: number, length: number, sink: ByteSink): boolean {
+    const slot = this.readSlot(key, start, length);
     if (slot === NONE) return false;
     this.entries.readValue(slot, sink);
     return true;
@@ -169,13 +177,29 @@ export class Keyspace {
    * KEEP_TTL keeps the existing one (SET … KEEPTTL, APPEND, INCR…).
    */
   set(key: string, value: Value, expireAt: number = 0): void {
-    let slot = this.liveSlot(key);
+    const slot = this.storeKey(this.keyBytes(key), 0, key.length, value.length, expireAt);
+    this.entries.writeValue(slot, value);
+  }
+
+  /**
+   * set() without a TTL for a key and value that are bytes where they lie
+   * (a SET request in the receive buffer): no strings are made.
+   */
+  setAt(source: Buffer, keyStart: number, keyLength: number, valueStart: number, valueLength: number): void {
+    const slot = this.storeKey(source, keyStart, keyLength, valueLength, 0);
+    this.entries.copyValue(slot, source, valueStart);
+  }
+
+  /** set() but for writing the value: returns the slot, whose value the caller fills. */
+  private storeKey(key: Buffer, keyStart: number, keyLength: number, valueLength: number, expireAt: number): number {
+    const h = this.index.hash(key, keyStart, keyLength);
+    let slot = this.liveSlotHashed(h, key, keyStart, keyLength);
     if (slot === NONE) {
       slot = this.allocateSlot();
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       try {
-        this.entries.store(slot, key, value);
-        this.index.insert(key, slot);
+        this.entries.store(slot, key, keyStart, keyLength, valueLength);
+        this.index.insert(slot, h);
       } catch (err) {
         // Memory refused (a huge value, the index growing): the keyspace stays as it was.
         if (this.entries.occupied(slot)) this.entries.remove(slot);
@@ -190,13 +214,14 @@ export class Keyspace {
     } else {
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       const old = this.slotBytes(slot);
-      this.entries.setValue(slot, value); // allocates before it changes anything
+      this.entries.resizeValue(slot, valueLength); // allocates before it changes anything
       this.dirty++;
       this.usedMemory += this.slotBytes(slot) - old;
       this.releasedMemory += old;
       this.touchSlot(slot);
     }
     if (expireAt !== KEEP_TTL) this.setSlotExpire(slot, expireAt);
+    return slot;
   }
 
   delete(key: string): boolean {
@@ -376,8 +401,8 @@ export class Keyspace {
   // ---- Internals ---------------------------------------------------------
 
   /** A read command's lookup: the key's live slot or NONE, counted as a hit or miss, recency refreshed. */
-  private readSlot(key: string): number {
-    const slot = this.liveSlot(key);
+  private readSlot(key: Buffer, start: number, length: number): number {
+    const slot = this.liveSlotHashed(this.index.hash(key, start, length), key, start, length);
     if (slot === NONE) {
       this.stats.misses++;
       return NONE;
@@ -389,9 +414,32 @@ export class Keyspace {
 
   /** The key's slot, deleting it first if its TTL has passed (lazy expiry). */
   private liveSlot(key: string): number {
-    const slot = this.index.get(key);
+    const bytes = this.keyBytes(key);
+    return this.liveSlotHashed(this.index.hash(bytes, 0, key.length), bytes, 0, key.length);
+  }
+
+  /** liveSlot() for the key key[start, start + length), whose hash is `h`. */
+  private liveSlotHashed(h: number, key: Buffer, start: number, length: number): number {
+    const slot = this.index.get(h, key, start, length);
     if (slot === NONE) return NONE;
     return this.expireIfDue(slot) ? NONE : slot;
+  }
+
+  /**
+   * A key string's bytes, written at the start of a scratch buffer: lookups
+   * work on bytes, which is how keys arrive in requests. Only the next call
+   * overwrites them.
+   */
+  private keyBytes(key: string): Buffer {
+    const length = key.length;
+    let bytes = this.keyScratch;
+    if (length > bytes.length) {
+      bytes = Buffer.allocUnsafeSlow(length);
+      if (length <= MAX_KEY_SCRATCH_BYTES) this.keyScratch = bytes; // a huge key is not kept
+    }
+    if (length > 64) bytes.latin1Write(key, 0, length);
+    else for (let i = 0; i < length; i++) bytes[i] = key.charCodeAt(i);
+    return bytes;
   }
 
   private expireIfDue(slot: number): boolean {

@@ -48,6 +48,7 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     loading: false,
     writeError: null,
     propagate: () => {},
+    propagateBytes: () => {},
     persistence: {
       enabled: false,
       rewriteInProgress: false,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { INLINE_MAX_SIZE, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
+import { Frame, INLINE_MAX_SIZE, internCommandNames, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
 
 /**
  * The request parser against byte streams: mixed RESP / inline pipelines
@@ -18,10 +18,23 @@ function resp(...args: string[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
 }
 
-/** Feeds each piece to one fresh parser and records everything it reports, in order. */
-function parsePieces(pieces: Buffer[]): { events: Event[]; parser: RequestParser } {
+/**
+ * Feeds each piece to one fresh parser and records everything it reports,
+ * in order. With `frames`, whole requests come as frames (as the server
+ * takes them), recorded as their argv, and each frame's bytes are checked
+ * to be exactly its request's RESP encoding (what the AOF then logs).
+ */
+function parsePieces(pieces: Buffer[], frames = false): { events: Event[]; parser: RequestParser; frameCount: number } {
   const parser = new RequestParser();
   const events: Event[] = [];
+  let frameCount = 0;
+  const frameSink = (frame: Frame): boolean => {
+    const argv = frame.argv();
+    expect(frame.buf.latin1Slice(frame.start, frame.end)).toBe(resp(...argv));
+    events.push({ argv, inline: false });
+    frameCount++;
+    return true;
+  };
   for (const piece of pieces) {
     parser.feed(
       piece,
@@ -30,9 +43,10 @@ function parsePieces(pieces: Buffer[]): { events: Event[]; parser: RequestParser
         return true;
       },
       (message) => events.push({ inlineError: message }),
+      frames ? frameSink : undefined,
     );
   }
-  return { events, parser };
+  return { events, parser, frameCount };
 }
 
 /** The ProtocolError that feeding `pieces` throws (fails the test if none is thrown). */
@@ -144,6 +158,84 @@ describe("RequestParser: mixed pipelines", () => {
       { argv: ["SET", "k", value], inline: false },
       { argv: ["GET", "k"], inline: false },
     ]);
+  });
+});
+
+describe("RequestParser: frames (whole requests read in place)", () => {
+  test("the pipeline in one read: every RESP request is a frame, the same arguments as strings", () => {
+    const { events, parser, frameCount } = parsePieces([bytes(PIPELINE)], true);
+    expect(events).toEqual(EXPECTED);
+    expect(frameCount).toBe(EXPECTED.filter((e) => "argv" in e && !e.inline).length);
+    expect(parser.bufferedBytes).toBe(0);
+  });
+
+  test("cut at every offset and fed byte by byte: requests split across reads still come out whole and in order", () => {
+    const whole = bytes(PIPELINE);
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const { events, parser } = parsePieces([Buffer.from(whole.subarray(0, cut)), Buffer.from(whole.subarray(cut))], true);
+      if (!Bun.deepEquals(events, EXPECTED)) throw new Error(`cut at ${cut}: got ${JSON.stringify(events)}`);
+      expect(parser.bufferedBytes).toBe(0);
+    }
+    const pieces = Array.from({ length: whole.length }, (_, i) => Buffer.from(whole.subarray(i, i + 1)));
+    expect(parsePieces(pieces, true).events).toEqual(EXPECTED);
+  });
+
+  test("the command name is interned; the frame is reused, its argv() is not", () => {
+    internCommandNames(["get"]);
+    const parser = new RequestParser();
+    const seen: { name: string | undefined; argv: string[]; frame: Frame }[] = [];
+    parser.feed(
+      bytes(resp("get", "a") + resp("nosuch", "b")),
+      () => true,
+      () => {},
+      (frame) => {
+        seen.push({ name: frame.name, argv: frame.argv(), frame });
+        return true;
+      },
+    );
+    expect(seen.map((s) => [s.name, s.argv])).toEqual([
+      ["get", ["get", "a"]],
+      [undefined, ["nosuch", "b"]],
+    ]);
+    expect(seen[0]!.frame).toBe(seen[1]!.frame);
+  });
+
+  test(`more than ${MAX_FRAME_ARGS} arguments, an unauthenticated client and malformed requests take the strings path`, () => {
+    const many = resp("MSET", ...Array.from({ length: MAX_FRAME_ARGS }, (_, i) => `k${i}`));
+    const { events, frameCount } = parsePieces([bytes(many + resp("GET", "x"))], true);
+    expect(events.map((e) => ("argv" in e ? e.argv.length : 0))).toEqual([MAX_FRAME_ARGS + 1, 2]);
+    expect(frameCount).toBe(1);
+
+    const parser = new RequestParser();
+    parser.unauthenticated = true;
+    let frames = 0;
+    const argvs: string[][] = [];
+    parser.feed(bytes(resp("AUTH", "pw")), (argv) => (argvs.push(argv), true), () => {}, () => ++frames > 0);
+    expect([frames, argvs]).toEqual([0, [["AUTH", "pw"]]]);
+
+    // Errors are the strings path's: the same text as without frames.
+    for (const input of ["*1\r\n:3\r\n", "*1\r\n$-2\r\nab\r\n", "*2\r\n$01\r\nab\r\n"]) {
+      let message = "";
+      try {
+        new RequestParser().feed(bytes(input), () => true, () => {}, () => true);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toBe(protocolError(input).message);
+      expect(message).not.toBe("");
+    }
+  });
+
+  test("a frame sink that returns false stops parsing; the rest waits for the next feed", () => {
+    const parser = new RequestParser();
+    const names: string[] = [];
+    const stopAfterFirst = (frame: Frame) => (names.push(frame.argv()[1]!), names.length !== 1);
+    parser.feed(bytes(resp("GET", "a") + resp("GET", "b") + resp("GET", "c")), () => true, () => {}, stopAfterFirst);
+    expect(names).toEqual(["a"]);
+    expect(parser.bufferedBytes).toBe(resp("GET", "b").length * 2);
+    parser.feed(Buffer.alloc(0), () => true, () => {}, stopAfterFirst);
+    expect(names).toEqual(["a", "b", "c"]);
+    expect(parser.bufferedBytes).toBe(0);
   });
 });
 

@@ -49,7 +49,7 @@ function strictOvercommit(): boolean {
 
 let reservedSlots = defaultReservation();
 
-type SlotArray = Int32Array | Uint32Array | Float64Array;
+type SlotArray = Int32Array | Float64Array;
 type Make<T extends SlotArray> = (buffer: ArrayBuffer) => T;
 
 /** An array of `length` slots on a buffer reserved for at least `atLeast` slots (or the default reservation). */
@@ -68,16 +68,11 @@ function reserve<T extends SlotArray>(make: Make<T>, bytesPerSlot: number, lengt
 }
 
 const int32s: Make<Int32Array> = (b) => new Int32Array(b);
-const uint32s: Make<Uint32Array> = (b) => new Uint32Array(b);
 const float64s: Make<Float64Array> = (b) => new Float64Array(b);
 
 /** `perSlot` 32-bit ints per slot, for no slots yet. */
 export function slotInt32s(perSlot = 1): Int32Array {
   return reserve(int32s, 4 * perSlot, 0);
-}
-
-export function slotUint32s(): Uint32Array {
-  return reserve(uint32s, 4, 0);
 }
 
 export function slotFloat64s(): Float64Array {
@@ -95,7 +90,7 @@ export function resizeSlots<T extends SlotArray>(array: T, capacity: number, per
     buffer.resize(bytes);
     return array;
   }
-  const make = (array instanceof Float64Array ? float64s : array instanceof Uint32Array ? uint32s : int32s) as unknown as Make<T>;
+  const make = (array instanceof Float64Array ? float64s : int32s) as unknown as Make<T>;
   const bytesPerSlot = perSlot * array.BYTES_PER_ELEMENT;
   const next = reserve(make, bytesPerSlot, capacity, 2 * capacity);
   next.set(array);

@@ -10,6 +10,8 @@
  *  - keyspace: get hit / miss, set overwriting a key, and set of a new key
  *              at maxmemory under allkeys-lru (each set evicts the LRU tail),
  *              over 100k keys visited in turn (so mostly out of L1/L2);
+ *  - random GET: lookup, recency and value copy of random keys over 1M keys,
+ *              the key's bytes in a small buffer as the server reads them;
  *  - dispatch: GET and SET through dispatch() with a minimal context, and
  *              the whole per-read path for a 16-command pipeline (parse,
  *              dispatch, encode replies) as the server runs it minus sockets
@@ -191,6 +193,51 @@ function keyspaceBenchmarks(): void {
 }
 
 /**
+ * A GET's keyspace work over 1M keys in random order, as the server does it
+ * for `redis-benchmark -r 1000000`: the key's bytes in a small buffer (as in
+ * a receive buffer, cache-hot), then lookup, recency refresh and value copy.
+ * Almost every access misses the caches and the TLB here, so this is mostly
+ * the number of cache lines a GET touches (what the per-slot record is for).
+ */
+function randomReadBenchmarks(): void {
+  const n = 1_000_000;
+  const db = new Keyspace();
+  db.now = Date.now();
+  for (let i = 0; i < n; i++) db.set(keyName(i), valueFor(i));
+  const received = Buffer.from(keyName(0), "latin1");
+  // Writes the 12 digits of key i into `received`: no memory read, unlike taking it from a 16 MB table.
+  const receive = (i: number): void => {
+    for (let p = 15; p >= 4; p--) {
+      received[p] = 48 + (i % 10);
+      i = Math.floor(i / 10);
+    }
+  };
+  let x = 2463534242;
+  const nextRandom = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  let copied = 0;
+  const sink = { bulkBytes: (_source: Buffer, _start: number, length: number) => void (copied += length) };
+  receive(n - 1);
+  if (!db.readIntoAt(received, 0, 16, sink) || copied !== VALUE_SIZE) throw new Error("the keys are not where the benchmark looks");
+  group(`random GET over ${n.toLocaleString("en-US")} keys (key bytes in a receive buffer)`, () => {
+    summary(() => {
+      steady("key bytes alone", () => {
+        receive(nextRandom());
+        return received[15];
+      }).baseline(true);
+      steady("Keyspace.readIntoAt", () => {
+        receive(nextRandom());
+        return db.readIntoAt(received, 0, 16, sink);
+      });
+    });
+  });
+}
+
+/**
  * The key index with keys as the server sees them: a fresh string parsed
  * from the receive buffer per lookup, random order over 100k keys.
  */
@@ -330,7 +377,7 @@ console.log(`bun ${Bun.version}, ${process.platform}/${process.arch}, load avera
 // allocated is garbage (and collected) before the next starts, so a section's
 // numbers do not depend on the heap the previous ones left behind.
 const medians: { section: string; name: string; p50: number; avg: number; min: number }[] = [];
-for (const section of [parseBenchmarks, replyBenchmarks, indexBenchmarks, keyspaceBenchmarks, dispatchBenchmarks]) {
+for (const section of [parseBenchmarks, replyBenchmarks, indexBenchmarks, keyspaceBenchmarks, randomReadBenchmarks, dispatchBenchmarks]) {
   section();
   Bun.gc(true);
   // mitata returns each trial's collection id and the collections' names, though its types omit them.

@@ -2,6 +2,7 @@ import { globMatch, isPlainPattern } from "../util/glob.ts";
 import { parseInt64 } from "../util/numbers.ts";
 import { expireArg, int32Arg, int64Arg, subcommandArg } from "./args.ts";
 import { expireKey } from "./effects.ts";
+import type { Frame } from "../protocol/request-parser.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
 
 /** Generic key commands (Redis's db.c and expire.c). */
@@ -12,6 +13,12 @@ const STRING_TYPE = "string";
 function del(ctx: CommandContext, argv: string[]): void {
   let removed = 0;
   for (let i = 1; i < argv.length; i++) if (ctx.db.delete(argv[i]!)) removed++;
+  ctx.reply.integer(removed);
+}
+
+function delFrame(ctx: CommandContext, frame: Frame): void {
+  let removed = 0;
+  for (let i = 1; i < frame.argc; i++) if (ctx.db.deleteAt(frame.buf, frame.starts[i]!, frame.lengths[i]!)) removed++;
   ctx.reply.integer(removed);
 }
 
@@ -330,7 +337,7 @@ function memory(ctx: CommandContext, argv: string[]): void {
 const KEY1: [number, number, number] = [1, 1, 1];
 
 export const keyCommands: CommandSpec[] = [
-  { name: "del", arity: -2, flags: ["write"], keys: [1, -1, 1], group: "generic", since: "1.0.0", summary: "Deletes one or more keys.", handler: del },
+  { name: "del", arity: -2, flags: ["write"], keys: [1, -1, 1], group: "generic", since: "1.0.0", summary: "Deletes one or more keys.", handler: del, frameHandler: delFrame },
   { name: "unlink", arity: -2, flags: ["write", "fast"], keys: [1, -1, 1], group: "generic", since: "4.0.0", summary: "Asynchronously deletes one or more keys.", handler: del },
   { name: "exists", arity: -2, flags: ["readonly", "fast"], keys: [1, -1, 1], group: "generic", since: "1.0.0", summary: "Determines whether one or more keys exist.", handler: exists },
   { name: "type", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "generic", since: "1.0.0", summary: "Determines the type of value stored at a key.", handler: type },

@@ -54,7 +54,8 @@ export interface CommandSpec {
   readonly handler: CommandHandler;
   /**
    * The same command for a request that arrived whole (the hot ones: GET,
-   * SET), reading its arguments from the receive buffer instead of strings.
+   * SET, MGET, MSET, DEL), reading its arguments from the receive buffer
+   * instead of strings.
    */
   readonly frameHandler?: FrameHandler;
 }

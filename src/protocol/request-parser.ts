@@ -9,7 +9,7 @@ import { splitInlineArgs } from "./inline.ts";
  * Arguments come out as byte strings (one char per byte, latin1), which are
  * binary-safe and cheap to hash and store. Given a FrameSink, a request
  * that is whole in the buffer comes out as a Frame instead: byte ranges, so
- * the server's hottest commands (GET, SET) make no strings at all. Each
+ * the server's hottest commands (GET, SET, MGET, MSET, DEL) make no strings at all. Each
  * request's strings were the main garbage per request, and freeing them
  * made the allocator hand pages back and fault them in again.
  *
@@ -86,7 +86,7 @@ function interned(buf: Buffer, start: number, length: number): string | undefine
 }
 
 /** Requests with more arguments than this are parsed into strings as they arrive, never as a Frame. */
-export const MAX_FRAME_ARGS = 16;
+export const MAX_FRAME_ARGS = 32;
 
 /** A whole RESP request as it lies in the receive buffer. */
 export class Frame {

@@ -401,7 +401,7 @@ export class Server implements ServerState {
     return this.afterCommand(client);
   };
 
-  /** onCommand() for a request still in the receive buffer: GET and SET run on its bytes, the rest on strings. */
+  /** onCommand() for a request still in the receive buffer: commands with a frameHandler (GET, SET, MGET, MSET, DEL) run on its bytes, the rest on strings. */
   private readonly onFrame = (frame: Frame): boolean => {
     const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
     if (command?.spec.frameHandler === undefined || command.renamed) return this.onCommand(frame.argv(), false);

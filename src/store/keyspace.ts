@@ -229,7 +229,12 @@ export class Keyspace {
   }
 
   delete(key: string): boolean {
-    const slot = this.liveSlot(key);
+    return this.deleteAt(this.keyBytes(key), 0, key.length);
+  }
+
+  /** delete() for the key key[start, start + length), e.g. where a request arrived. */
+  deleteAt(key: Buffer, start: number, length: number): boolean {
+    const slot = this.liveSlotHashed(this.index.hash(key, start, length), key, start, length);
     if (slot === NONE) return false;
     this.removeSlot(slot);
     return true;

@@ -5,11 +5,11 @@ import { RawClient, resp } from "../helpers/raw.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
 
 /**
- * GET and SET run on requests where they arrived (the receive buffer), with
+ * GET, SET, MGET, MSET and DEL run on requests where they arrived (the receive buffer), with
  * no argument strings, when a request is whole in one read; everything else
  * takes the strings path. These check that a user cannot tell the two apart:
- * replies, binary safety, the AOF (a plain SET is logged as the request's
- * own bytes), reload after kill -9, the stats, and rename-command.
+ * replies, binary safety, the AOF (a plain SET, MSET or DEL is logged as the
+ * request's own bytes), reload after kill -9, the stats, and rename-command.
  */
 
 const dirs: string[] = [];
@@ -82,6 +82,45 @@ test("whole GET and SET requests: binary-safe replies, the request bytes in the 
   const reloaded = reply(BINARY_VALUE) + reply("a longer value than the first, in another size class") + reply(LARGE_VALUE) + "$0\r\n\r\n";
   expect(await r.bytes(reloaded.length)).toBe(reloaded);
   expect(Number((await r.lines(1))[0]!.slice(1))).toBeGreaterThan(90);
+  r.close();
+  await again.stop();
+});
+
+test("MSET, MGET and DEL on whole requests: up to the frame's 32 arguments and past them, logged as they arrived", async () => {
+  const dir = dataDir();
+  const server = await startServer(["--appendonly", "yes", "--appendfsync", "always"], { dir });
+  const c = await RawClient.connect(server.port);
+  const pairs = Array.from({ length: 10 }, (_, i) => [`m${i}\r\n`, `${BINARY_VALUE.slice(0, i * 20)}#${i}`]);
+  const many = Array.from({ length: 20 }, (_, i) => [`n${i}`, `v${i}`]); // 41 arguments: the strings path
+  const requests = [
+    resp("MSET", ...pairs.flat()),
+    resp("mget", "missing", ...pairs.map(([k]) => k!), "missing"),
+    resp("MSET", ...many.flat()),
+    resp("MSET", "a", "1", "b"), // arity: refused on either path
+    resp("DEL", "m0\r\n", "m1\r\n", "missing", "n3"),
+    resp("MGET", "m0\r\n", "m2\r\n", "n3", "n4"),
+  ];
+  const bulk = (value: string) => `$${value.length}\r\n${value}\r\n`;
+  const expected = [
+    "+OK\r\n",
+    `*12\r\n$-1\r\n${pairs.map(([, v]) => bulk(v!)).join("")}$-1\r\n`,
+    "+OK\r\n",
+    "-ERR wrong number of arguments for 'mset' command\r\n",
+    ":3\r\n",
+    `*4\r\n$-1\r\n${bulk(pairs[2]![1]!)}$-1\r\n${bulk("v4")}`,
+  ].join("");
+  c.write(Buffer.from(requests.join(""), "latin1"));
+  expect(await c.bytes(expected.length)).toBe(expected);
+  const aof = aofBytes(dir).toString("latin1");
+  expect(aof).toBe(requests[0]! + requests[2]! + requests[4]!);
+  c.close();
+
+  await server.kill("SIGKILL");
+  const again = await startServer(["--appendonly", "yes"], { dir });
+  const r = await RawClient.connect(again.port);
+  r.write(Buffer.from(requests[5]! + resp("DBSIZE"), "latin1"));
+  expect(await r.bytes(expected.length - expected.indexOf("*4"))).toBe(expected.slice(expected.indexOf("*4")));
+  expect(await r.lines(1)).toEqual([":27"]); // 30 keys set, 3 deleted
   r.close();
   await again.stop();
 });

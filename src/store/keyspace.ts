@@ -234,7 +234,7 @@ export class Keyspace {
 
   /** delete() for the key key[start, start + length), e.g. where a request arrived. */
   deleteAt(key: Buffer, start: number, length: number): boolean {
-    const slot = this.liveSlotHashed(this.index.hash(key, start, length), key, start, length);
+    const slot = this.liveSlotAt(key, start, length);
     if (slot === NONE) return false;
     this.removeSlot(slot);
     return true;
@@ -408,7 +408,7 @@ export class Keyspace {
 
   /** A read command's lookup: the key's live slot or NONE, counted as a hit or miss, recency refreshed. */
   private readSlot(key: Buffer, start: number, length: number): number {
-    const slot = this.liveSlotHashed(this.index.hash(key, start, length), key, start, length);
+    const slot = this.liveSlotAt(key, start, length);
     if (slot === NONE) {
       this.stats.misses++;
       return NONE;
@@ -420,11 +420,15 @@ export class Keyspace {
 
   /** The key's slot, deleting it first if its TTL has passed (lazy expiry). */
   private liveSlot(key: string): number {
-    const bytes = this.keyBytes(key);
-    return this.liveSlotHashed(this.index.hash(bytes, 0, key.length), bytes, 0, key.length);
+    return this.liveSlotAt(this.keyBytes(key), 0, key.length);
   }
 
-  /** liveSlot() for the key key[start, start + length), whose hash is `h`. */
+  /** liveSlot() for the key key[start, start + length). */
+  private liveSlotAt(key: Buffer, start: number, length: number): number {
+    return this.liveSlotHashed(this.index.hash(key, start, length), key, start, length);
+  }
+
+  /** liveSlotAt() with the key's hash already computed (a SET keeps it for the insert). */
   private liveSlotHashed(h: number, key: Buffer, start: number, length: number): number {
     const slot = this.index.get(h, key, start, length);
     if (slot === NONE) return NONE;

@@ -20,8 +20,9 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
 
 /**
  * dispatch() for a request still in the receive buffer, whose command has a
- * frameHandler and was not renamed: the same checks, accounting and
- * logging, with argument strings made only if SLOWLOG or MONITOR show them.
+ * frameHandler: the same checks, accounting and logging, with argument
+ * strings made only if SLOWLOG, MONITOR or a renamed command's AOF record
+ * need them.
  */
 export function dispatchFrame(ctx: CommandContext, command: Command, frame: Frame): void {
   if (admit(ctx, command, frame.argc)) execute(ctx, command, null, frame);
@@ -80,10 +81,13 @@ function execute(ctx: CommandContext, command: Command, argv: string[] | null, f
   if (reply.errors !== errorsBefore) stats.failedCalls++;
   if (command.write && ctx.db.dirty !== dirtyBefore) {
     if (ctx.effect !== null) server.propagate(ctx.effect);
-    else if (frame !== null) server.propagateBytes(frame.buf, frame.start, frame.end);
-    else {
-      if (command.renamed) argv![0] = spec.name; // the AOF names the real command
-      server.propagate(argv!);
+    else if (!command.renamed) {
+      if (frame !== null) server.propagateBytes(frame.buf, frame.start, frame.end); // the request as it arrived
+      else server.propagate(argv!);
+    } else {
+      argv ??= frame!.argv();
+      argv[0] = spec.name; // the AOF names the real command
+      server.propagate(argv);
     }
   }
 }

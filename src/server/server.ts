@@ -404,7 +404,7 @@ export class Server implements ServerState {
   /** onCommand() for a request still in the receive buffer: commands with a frameHandler (GET, SET, MGET, MSET, DEL) run on its bytes, the rest on strings. */
   private readonly onFrame = (frame: Frame): boolean => {
     const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
-    if (command?.spec.frameHandler === undefined || command.renamed) return this.onCommand(frame.argv(), false);
+    if (command?.spec.frameHandler === undefined) return this.onCommand(frame.argv(), false);
     const client = this.context.client;
     this.reply.protocol = client.resp;
     dispatchFrame(this.context, command, frame);

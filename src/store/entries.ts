@@ -1,5 +1,6 @@
 import { Arena, PAGE_BYTES } from "./arena.ts";
 import { resizeSlots, slotInt32s } from "./slot-arrays.ts";
+import { copyBytes } from "../util/bytes.ts";
 
 /**
  * Each slot's key and value, as bytes in one arena block (key, then value),
@@ -164,10 +165,4 @@ export class Entries {
     this.records[m + PAGE] = page;
     this.records[m + OFFSET] = location - page * PAGE_BYTES;
   }
-}
-
-/** Copies bytes; short runs in a loop, which beats the native call. */
-function copyBytes(source: Buffer, start: number, length: number, target: Buffer, at: number): void {
-  if (length > 64) source.copy(target, at, start, start + length);
-  else for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
 }

@@ -190,11 +190,11 @@ function mgetFrame(ctx: CommandContext, frame: Frame): void {
   for (let i = 1; i < argc; i++) if (!ctx.db.readIntoAt(buf, starts[i]!, lengths[i]!, ctx.reply)) ctx.reply.nullBulk();
 }
 
-/** MSET for a request in the receive buffer: each key and value copied from where it arrived. */
+/** MSET for a request in the receive buffer: each key and value copied from where it arrived (an odd count is the strings path's error). */
 function msetFrame(ctx: CommandContext, frame: Frame): void {
   const { buf, starts, lengths, argc } = frame;
   if (argc % 2 === 0) {
-    ctx.reply.error(Errors.arity("mset"));
+    mset(ctx, frame.argv());
     return;
   }
   for (let i = 1; i < argc; i += 2) ctx.db.setAt(buf, starts[i]!, lengths[i]!, starts[i + 1]!, lengths[i + 1]!);
@@ -220,6 +220,8 @@ function msetGeneric(onlyIfNoneExist: boolean) {
     else ctx.reply.ok();
   };
 }
+
+const mset = msetGeneric(false);
 
 function append(ctx: CommandContext, argv: string[]): void {
   const old = ctx.db.peek(argv[1]!) ?? "";
@@ -368,7 +370,7 @@ export const stringCommands: CommandSpec[] = [
   { name: "setex", arity: 4, flags: ["write", "denyoom"], keys: KEY1, group: "string", since: "2.0.0", summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", complexity: "O(1)", handler: setexGeneric(1000, "setex") },
   { name: "psetex", arity: 4, flags: ["write", "denyoom"], keys: KEY1, group: "string", since: "2.6.0", summary: "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", complexity: "O(1)", handler: setexGeneric(1, "psetex") },
   { name: "mget", arity: -2, flags: ["readonly", "fast"], keys: [1, -1, 1], group: "string", since: "1.0.0", summary: "Atomically returns the string values of one or more keys.", complexity: "O(N) where N is the number of keys to retrieve.", handler: mget, frameHandler: mgetFrame },
-  { name: "mset", arity: -3, flags: ["write", "denyoom"], keys: [1, -1, 2], group: "string", since: "1.0.1", summary: "Atomically creates or modifies the string values of one or more keys.", complexity: "O(N) where N is the number of keys to set.", handler: msetGeneric(false), frameHandler: msetFrame },
+  { name: "mset", arity: -3, flags: ["write", "denyoom"], keys: [1, -1, 2], group: "string", since: "1.0.1", summary: "Atomically creates or modifies the string values of one or more keys.", complexity: "O(N) where N is the number of keys to set.", handler: mset, frameHandler: msetFrame },
   { name: "msetnx", arity: -3, flags: ["write", "denyoom"], keys: [1, -1, 2], group: "string", since: "1.0.1", summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", complexity: "O(N) where N is the number of keys to set.", handler: msetGeneric(true) },
   { name: "append", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "2.0.0", summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", complexity: "O(1)", handler: append },
   { name: "strlen", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "string", since: "2.2.0", summary: "Returns the length of a string value.", complexity: "O(1)", handler: strlen },

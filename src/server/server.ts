@@ -251,13 +251,15 @@ export class Server implements ServerState {
 
   /** A command's change: logged, and replies wait for it to be written. */
   propagate(argv: readonly string[]): void {
-    if (!this.persistence.propagate(argv)) return;
-    this.context.client.logged = true;
-    this.gate.schedule();
+    if (this.persistence.propagate(argv)) this.waitForLog();
   }
 
   propagateBytes(source: Buffer, start: number, end: number): void {
-    if (!this.persistence.propagateBytes(source, start, end)) return;
+    if (this.persistence.propagateBytes(source, start, end)) this.waitForLog();
+  }
+
+  /** The running command's change was logged: its client's replies wait for this turn's AOF write. */
+  private waitForLog(): void {
     this.context.client.logged = true;
     this.gate.schedule();
   }

@@ -202,7 +202,7 @@ export class RequestParser {
             throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
           }
           const length = parseLength(buf, pos + 1, cr);
-          if (length === null || length < 0 || length > requestLimits.maxBulkLength) throw new ProtocolError("Protocol error: invalid bulk length");
+          if (!isBulkLength(length)) throw new ProtocolError("Protocol error: invalid bulk length");
           if (this.unauthenticated && length > UNAUTHENTICATED_MAX_BULK) throw new ProtocolError("Protocol error: unauthenticated bulk length");
           this.bulkLength = length;
           pos = cr + 2;
@@ -254,7 +254,7 @@ export class RequestParser {
       cr = indexOfCR(buf, p, end);
       if (cr < 0 || cr + 1 >= end) return -1;
       const length = parseLength(buf, p + 1, cr);
-      if (length === null || length < 0 || length > requestLimits.maxBulkLength) return -1;
+      if (!isBulkLength(length)) return -1;
       p = cr + 2;
       if (end - p < length + 2) return -1;
       frame.starts[i] = p;
@@ -297,6 +297,11 @@ export class RequestParser {
 function indexOfCR(buf: Buffer, from: number, end: number): number {
   for (let i = from; i < end; i++) if (buf[i] === CR) return i;
   return -1;
+}
+
+/** Whether a parsed `$<n>` header is a bulk length this server accepts (proto-max-bulk-len). */
+function isBulkLength(length: number | null): length is number {
+  return length !== null && length >= 0 && length <= requestLimits.maxBulkLength;
 }
 
 /** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */

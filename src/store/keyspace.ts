@@ -62,8 +62,8 @@ export class Keyspace {
    * access in seconds since `epochSeconds` (LAST_ACCESS, for OBJECT
    * IDLETIME); the slot's place in `volatileSlots` + 1 (VOLATILE). In the
    * record, a read's lookup and recency refresh touch the key's cache line
-   * and its two neighbours', not eight arrays (1M keys, random GETs: 5
-   * cache misses instead of 9).
+   * and its two neighbours', not eight arrays (random GETs over 1M keys,
+   * `bun bench/micro.ts --filter readIntoAt`: 1.02-1.33 µs before, 0.80-0.84 after).
    */
   private records = this.entries.records;
   private head = NONE;

@@ -29,7 +29,16 @@ export class ReplyGate {
   private held: Client[] = [];
   private scheduled = false;
   /** This turn's held replies, back to back. */
-  private readonly replies = new OutputBuffer();
+  private replies = new OutputBuffer();
+  /**
+   * The list and buffer of the turn being released, swapped with the two
+   * above on each commit: a commit allocates nothing (at -P 1 a fresh list
+   * and closure per commit were ~40% of a SET's garbage), and a client whose
+   * release lets it run more commands (resumeIfDrained) holds their replies
+   * for the next commit without touching the ones being sent.
+   */
+  private releasing: Client[] | null = [];
+  private releasingReplies: OutputBuffer | null = new OutputBuffer();
 
   constructor(
     private readonly aof: AppendOnlyFile,
@@ -97,34 +106,43 @@ export class ReplyGate {
       this.aof.markHealthy();
       this.releaseEverything();
     } else {
-      this.releaseWhere((client) => !client.logged);
+      this.releaseHeld(true);
     }
   }
 
   /** Lets every held reply go (also at shutdown, once the AOF is flushed and fsynced). */
   releaseEverything(): void {
-    this.releaseWhere(() => true);
+    this.releaseHeld(false);
   }
 
-  private releaseWhere(releasable: (client: Client) => boolean): void {
+  /** Sends the held replies; with `keepWriters`, those of clients whose writes are not in the file stay held. */
+  private releaseHeld(keepWriters: boolean): void {
     const held = this.held;
-    const replies = this.replies.buf;
-    this.held = [];
-    for (const client of held) {
+    const replies = this.replies;
+    // (null while a release is under way: a nested one gets fresh ones.)
+    this.held = this.releasing ?? [];
+    this.replies = this.releasingReplies ?? new OutputBuffer();
+    this.releasing = null;
+    this.releasingReplies = null;
+    for (let i = 0; i < held.length; i++) {
+      const client = held[i]!;
       const { heldStart, heldEnd } = client;
       client.heldStart = client.heldEnd = 0;
-      if (!releasable(client)) {
+      if (keepWriters && client.logged) {
         // Still held past this turn: its replies move out of the turn's buffer.
-        client.queue(replies, heldStart, heldEnd);
+        client.queue(replies.buf, heldStart, heldEnd);
         this.held.push(client);
         continue;
       }
       client.held = false;
       client.logged = false;
       if (client.closed) continue;
-      client.send(replies, heldStart, heldEnd);
+      client.send(replies.buf, heldStart, heldEnd);
       this.release(client);
     }
-    this.replies.shrink();
+    held.length = 0;
+    replies.shrink();
+    this.releasing = held;
+    this.releasingReplies = replies;
   }
 }

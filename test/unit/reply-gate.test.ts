@@ -129,6 +129,53 @@ describe("ReplyGate", () => {
     expect(slow.fake.text()).toBe("+first\r\n+second\r\n");
   });
 
+  test("replies held while a release runs (a resumed client's next writes) wait for the next commit, intact", () => {
+    // As the server's resumeIfDrained does: a client whose output drained on
+    // release parses what it sent meanwhile, and a write among it holds
+    // new replies during the commit that is releasing the old ones.
+    const { file } = fakeAof();
+    const a = client(1);
+    const b = client(2);
+    const c = client(3);
+    let resumed = false;
+    const g: ReplyGate = new ReplyGate(file, (released) => {
+      released.drain();
+      if (released === a.client && !resumed) {
+        resumed = true;
+        g.keep(a.client, bytes("+NEW\r\n"), 6);
+      }
+    });
+    g.keep(a.client, bytes("+A1\r\n"), 5);
+    g.keep(b.client, bytes("+B1\r\n"), 5);
+    g.commit();
+    expect(a.fake.text()).toBe("+A1\r\n");
+    expect(b.fake.text()).toBe("+B1\r\n");
+    expect(a.client.outputBufferBytes).toBe(6);
+    // Another client's long reply in the next turn must not land on a's.
+    g.keep(c.client, bytes("$40\r\n" + "x".repeat(40) + "\r\n"), 47);
+    g.commit();
+    expect(a.fake.text()).toBe("+A1\r\n+NEW\r\n");
+    expect(c.fake.text()).toBe("$40\r\n" + "x".repeat(40) + "\r\n");
+    expect(a.client.outputBufferBytes).toBe(0);
+  });
+
+  test("commits reuse their list and buffer: many turns, each client gets exactly its replies", () => {
+    const { file } = fakeAof();
+    const { gate: g } = gate(file);
+    const clients = [client(1), client(2), client(3)];
+    const expected = ["", "", ""];
+    for (let turn = 0; turn < 50; turn++) {
+      for (let i = 0; i < clients.length; i++) {
+        if ((turn + i) % 2 === 0) continue;
+        const reply = `+t${turn}c${i}\r\n`;
+        g.keep(clients[i]!.client, bytes(reply), reply.length);
+        expected[i] += reply;
+      }
+      g.commit();
+    }
+    clients.forEach((c, i) => expect(c.fake.text()).toBe(expected[i]!));
+  });
+
   test("a closed client's held replies are dropped, not sent", () => {
     const { file } = fakeAof();
     const { gate: g, released } = gate(file);

@@ -73,13 +73,15 @@ export class Entries {
   /**
    * Makes an occupied slot's value `valueLength` bytes long, for writeValue
    * or copyValue to fill; the block is reused when the new length fits its
-   * size, else the key moves to a new block (allocated before anything changes).
+   * size, else the key moves to a new block (allocated before anything
+   * changes). Returns whether it moved: the index keeps each block's place.
    */
-  resizeValue(slot: number, valueLength: number): void {
+  resizeValue(slot: number, valueLength: number): boolean {
     const m = slot * FIELDS;
     const keyLength = this.keyLength(m);
     const oldLength = keyLength + this.records[m + VALUE_LENGTH]!;
-    if (Arena.blockSize(oldLength) !== Arena.blockSize(keyLength + valueLength)) {
+    const moves = Arena.blockSize(oldLength) !== Arena.blockSize(keyLength + valueLength);
+    if (moves) {
       const oldPage = this.pageOf(m);
       const oldAt = this.records[m + OFFSET]!;
       const oldLocation = this.records[m + PAGE]! * PAGE_BYTES + oldAt;
@@ -88,6 +90,7 @@ export class Entries {
       this.arena.free(oldLocation, oldLength);
     }
     this.records[m + VALUE_LENGTH] = valueLength;
+    return moves;
   }
 
   /** Fills the slot's value (its length already set) from a byte string. */
@@ -136,14 +139,29 @@ export class Entries {
     sink.bulkBytes(this.pageOf(m), this.records[m + OFFSET]! + this.keyLength(m), this.records[m + VALUE_LENGTH]!);
   }
 
-  /** Whether the slot holds exactly the key key[start, start + length), compared byte by byte where it is stored. */
-  keyEquals(slot: number, key: Buffer, start: number, length: number): boolean {
-    const m = slot * FIELDS;
-    if (this.records[m + KEY_LENGTH] !== length + 1) return false;
-    const page = this.pageOf(m);
-    const at = this.records[m + OFFSET]! - start;
-    for (let i = start; i < start + length; i++) if (page[at + i] !== key[i]) return false;
-    return true;
+  /** The arena page number of the slot's block (the index keeps it beside the slot). */
+  blockPage(slot: number): number {
+    return this.records[slot * FIELDS + PAGE]!;
+  }
+
+  /** The offset of the slot's block in its page. */
+  blockOffset(slot: number): number {
+    return this.records[slot * FIELDS + OFFSET]!;
+  }
+
+  /**
+   * Whether the slot, whose block is at (`page`, `offset`), holds exactly the
+   * key key[start, start + length), compared byte by byte where it is
+   * stored. The index passes the block's place along with the slot, so that
+   * the key's bytes and the slot's record load side by side: a lookup in a
+   * large keyspace waits for two cache misses (index entry, then both), not
+   * three in a row (entry, record, block).
+   */
+  keyEqualsAt(slot: number, page: number, offset: number, key: Buffer, start: number, length: number): boolean {
+    const bytes = this.arena.pages[page]!;
+    const at = offset - start;
+    for (let i = start; i < start + length; i++) if (bytes[at + i] !== key[i]) return false;
+    return this.records[slot * FIELDS + KEY_LENGTH] === length + 1;
   }
 
   /** The key length of the slot whose fields start at records[m]. */

@@ -1,8 +1,8 @@
 /**
  * The keyspace's index: key → slot, as an open-addressing hash table of
- * (slot number, hash) pairs in an Int32Array (linear probing, backward-shift
- * deletion, so no tombstones). Each slot's hash is also kept per slot, for
- * removal.
+ * (slot number, hash, block page, block offset) entries in an Int32Array
+ * (linear probing, backward-shift deletion, so no tombstones). Each slot's
+ * hash is also kept per slot, for removal.
  *
  * Why not a JS Map: a key costs ~40 bytes less resident memory
  * (bench/calibrate-memory.ts: 224 against 265 bytes settled for 16-byte keys
@@ -10,8 +10,12 @@
  * fresh from the socket is no slower (bench/micro.ts, "index lookup":
  * 287-550 ns against the Map's 364-669 ns over three noisy runs). A lookup
  * hashes the key's bytes where they are (a request's receive buffer: no key
- * string is made), reads one table entry (slot and hash in one cache line)
- * and compares the key with the stored bytes only when the hashes agree.
+ * string is made), reads one table entry (16 bytes: never split across
+ * cache lines) and compares the key with the stored bytes only when the
+ * hashes agree. The entry holds where the key's bytes are, so that over a
+ * keyspace larger than the caches that comparison and the slot's record
+ * are fetched side by side instead of one after the other; it costs 8
+ * bytes per entry, ~17 per key at a million keys.
  *
  * Growing does not stop the server: like Redis's incremental rehash, the
  * doubled table is filled a few old entries per insert while both tables
@@ -25,8 +29,13 @@
 
 import type { Entries } from "./entries.ts";
 
-// Tables hold slot + 1, so that a new table, zero-filled by the OS as it is
-// first touched, needs no filling: 0 is EMPTY.
+// Entry i is table[4i .. 4i + 3]: the slot + 1 (so that a new table,
+// zero-filled by the OS as it is first touched, needs no filling: 0 is
+// EMPTY), the key's hash, and its block's page and offset in the arena.
+const STRIDE = 4;
+const HASH = 1;
+const PAGE = 2;
+const OFFSET = 3;
 const EMPTY = 0;
 /** In the old table during a resize: an entry moved to the new table or removed. */
 const MOVED = -1;
@@ -37,7 +46,7 @@ const MOVES_PER_INSERT = 4;
 const MOVES_PER_LOOKUP = 1;
 
 export class HashIndex {
-  /** Entry i is table[2i] (slot + 1, or EMPTY) and table[2i + 1] (its hash); a power of two of entries. */
+  /** A power of two of entries (see STRIDE). */
   private table = emptyTable(MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
   private count = 0;
@@ -88,9 +97,10 @@ export class HashIndex {
     const table = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const stored = table[2 * i]!;
+      const e = i * STRIDE;
+      const stored = table[e]!;
       if (stored === EMPTY) return this.old === null ? -1 : this.getOld(h, key, start, length);
-      if (table[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key, start, length)) return stored - 1;
+      if (table[e + HASH] === h && this.entries.keyEqualsAt(stored - 1, table[e + PAGE]!, table[e + OFFSET]!, key, start, length)) return stored - 1;
     }
   }
 
@@ -98,9 +108,12 @@ export class HashIndex {
     const old = this.old!;
     const mask = this.oldMask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const stored = old[2 * i]!;
+      const e = i * STRIDE;
+      const stored = old[e]!;
       if (stored === EMPTY) return -1;
-      if (stored !== MOVED && old[2 * i + 1] === h && this.entries.keyEquals(stored - 1, key, start, length)) return stored - 1;
+      if (stored !== MOVED && old[e + HASH] === h && this.entries.keyEqualsAt(stored - 1, old[e + PAGE]!, old[e + OFFSET]!, key, start, length)) {
+        return stored - 1;
+      }
     }
   }
 
@@ -109,43 +122,65 @@ export class HashIndex {
     if (this.old !== null) this.moveSome(MOVES_PER_INSERT);
     else if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.startResize();
     this.hashes[slot] = h;
-    this.place(slot + 1, h);
+    place(this.table, this.mask, slot + 1, h, this.entries.blockPage(slot), this.entries.blockOffset(slot));
     this.count++;
+  }
+
+  /** The slot's key moved to another block (its value outgrew the old one): the entry follows it. */
+  relocate(slot: number): void {
+    const e = this.find(slot);
+    const table = e >= 0 ? this.table : this.old!;
+    const at = e >= 0 ? e : ~e;
+    table[at + PAGE] = this.entries.blockPage(slot);
+    table[at + OFFSET] = this.entries.blockOffset(slot);
   }
 
   /** Removes the entry for `slot`. */
   remove(slot: number): void {
+    const e = this.find(slot);
+    this.count--;
+    if (e < 0) {
+      // Not moved yet: it is in the old table, where a tombstone keeps probe runs whole.
+      this.old![~e] = MOVED;
+      return;
+    }
+    // Backward-shift deletion: move up any entry whose home position is at
+    // or before the hole, so every probe run stays unbroken.
+    const table = this.table;
+    const mask = this.mask;
+    let hole = e / STRIDE;
+    for (let j = (hole + 1) & mask; table[j * STRIDE] !== EMPTY; j = (j + 1) & mask) {
+      const home = table[j * STRIDE + HASH]! & mask;
+      // Does `home` lie cyclically in (hole, j]? Then the entry stays.
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (!stays) {
+        const to = hole * STRIDE;
+        const from = j * STRIDE;
+        table[to] = table[from]!;
+        table[to + HASH] = table[from + HASH]!;
+        table[to + PAGE] = table[from + PAGE]!;
+        table[to + OFFSET] = table[from + OFFSET]!;
+        hole = j;
+      }
+    }
+    table[hole * STRIDE] = EMPTY;
+  }
+
+  /** Where `slot`'s entry starts: in the table (>= 0), or, during a resize, in the old one (~position). */
+  private find(slot: number): number {
     const h = this.hashes[slot]!;
     const stored = slot + 1;
     const table = this.table;
     const mask = this.mask;
-    let i = h & mask;
-    for (; table[2 * i] !== stored; i = (i + 1) & mask) {
-      if (table[2 * i] === EMPTY) {
-        // Not moved yet: it is in the old table, where a tombstone keeps probe runs whole.
-        const old = this.old!;
-        let j = h & this.oldMask;
-        while (old[2 * j] !== stored) j = (j + 1) & this.oldMask;
-        old[2 * j] = MOVED;
-        this.count--;
-        return;
-      }
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = i * STRIDE;
+      if (table[e] === stored) return e;
+      if (table[e] === EMPTY) break;
     }
-    // Backward-shift deletion: move up any entry whose home position is at
-    // or before the hole, so every probe run stays unbroken.
-    let hole = i;
-    for (let j = (hole + 1) & mask; table[2 * j] !== EMPTY; j = (j + 1) & mask) {
-      const home = table[2 * j + 1]! & mask;
-      // Does `home` lie cyclically in (hole, j]? Then the entry stays.
-      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-      if (!stays) {
-        table[2 * hole] = table[2 * j]!;
-        table[2 * hole + 1] = table[2 * j + 1]!;
-        hole = j;
-      }
+    const old = this.old!;
+    for (let j = h & this.oldMask; ; j = (j + 1) & this.oldMask) {
+      if (old[j * STRIDE] === stored) return ~(j * STRIDE);
     }
-    table[2 * hole] = EMPTY;
-    this.count--;
   }
 
   clear(): void {
@@ -158,15 +193,6 @@ export class HashIndex {
   /** Whether a resize is in progress (for tests). */
   get resizing(): boolean {
     return this.old !== null;
-  }
-
-  private place(stored: number, h: number): void {
-    const table = this.table;
-    const mask = this.mask;
-    let i = h & mask;
-    while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
-    table[2 * i] = stored;
-    table[2 * i + 1] = h;
   }
 
   private startResize(): void {
@@ -184,16 +210,28 @@ export class HashIndex {
     const old = this.old!;
     const end = Math.min(this.oldMask + 1, this.moveCursor + positions);
     for (let i = this.moveCursor; i < end; i++) {
-      const stored = old[2 * i]!;
+      const e = i * STRIDE;
+      const stored = old[e]!;
       if (stored === EMPTY || stored === MOVED) continue;
-      this.place(stored, old[2 * i + 1]!);
-      old[2 * i] = MOVED;
+      place(this.table, this.mask, stored, old[e + HASH]!, old[e + PAGE]!, old[e + OFFSET]!);
+      old[e] = MOVED;
     }
     this.moveCursor = end;
     if (end > this.oldMask) this.old = null;
   }
 }
 
+/** Puts an entry in its probe run's first empty position. */
+function place(table: Int32Array, mask: number, stored: number, h: number, page: number, offset: number): void {
+  let i = h & mask;
+  while (table[i * STRIDE] !== EMPTY) i = (i + 1) & mask;
+  const e = i * STRIDE;
+  table[e] = stored;
+  table[e + HASH] = h;
+  table[e + PAGE] = page;
+  table[e + OFFSET] = offset;
+}
+
 function emptyTable(entries: number): Int32Array<ArrayBuffer> {
-  return new Int32Array(2 * entries);
+  return new Int32Array(STRIDE * entries);
 }

@@ -218,7 +218,8 @@ export class Keyspace {
     } else {
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);
       const old = this.slotBytes(slot);
-      this.entries.resizeValue(slot, valueLength); // allocates before it changes anything
+      // Allocates before it changes anything; a key that moved to a bigger block takes its index entry along.
+      if (this.entries.resizeValue(slot, valueLength)) this.index.relocate(slot);
       this.dirty++;
       this.usedMemory += this.slotBytes(slot) - old;
       this.releasedMemory += old;

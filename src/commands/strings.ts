@@ -1,6 +1,6 @@
 import { KEEP_TTL } from "../store/keyspace.ts";
 import { requestLimits, type Frame } from "../protocol/request-parser.ts";
-import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt } from "../util/numbers.ts";
+import { addRedisFloats, parseInt64, parseRedisFloat, parseSafeInt, parseSafeIntAt } from "../util/numbers.ts";
 import { expireArg, int64Arg } from "./args.ts";
 import { expireKey, storeValue } from "./effects.ts";
 import { Errors, type CommandContext, type CommandSpec } from "./types.ts";
@@ -313,6 +313,30 @@ function incrementBy(ctx: CommandContext, key: string, delta: number | bigint): 
   ctx.reply.integer(result);
 }
 
+/**
+ * INCR, DECR, INCRBY and DECRBY for a request in the receive buffer: an
+ * integer within ±2^53 changes in place (no strings made); anything else
+ * (not an integer, int64 arithmetic, the errors) takes the strings path,
+ * `general`. `delta` is null when the request's own delta is not a small integer.
+ */
+function incrementFrame(ctx: CommandContext, frame: Frame, delta: number | null, general: (ctx: CommandContext, argv: string[]) => void): void {
+  const result = delta === null ? null : ctx.db.incrementAt(frame.buf, frame.starts[1]!, frame.lengths[1]!, delta);
+  if (result === null) general(ctx, frame.argv());
+  else ctx.reply.integer(result);
+}
+
+/** INCRBY / DECRBY's delta (argument 2) times `sign`, when it is an integer within ±2^53. */
+function frameDelta(frame: Frame, sign: number): number | null {
+  const start = frame.starts[2]!;
+  const delta = parseSafeIntAt(frame.buf, start, start + frame.lengths[2]!);
+  return delta === null ? null : sign * delta;
+}
+
+const incrFrame = (ctx: CommandContext, frame: Frame) => incrementFrame(ctx, frame, 1, incr);
+const decrFrame = (ctx: CommandContext, frame: Frame) => incrementFrame(ctx, frame, -1, decr);
+const incrbyFrame = (ctx: CommandContext, frame: Frame) => incrementFrame(ctx, frame, frameDelta(frame, 1), incrby);
+const decrbyFrame = (ctx: CommandContext, frame: Frame) => incrementFrame(ctx, frame, frameDelta(frame, -1), decrby);
+
 function incr(ctx: CommandContext, argv: string[]): void {
   incrementBy(ctx, argv[1]!, 1);
 }
@@ -376,9 +400,9 @@ export const stringCommands: CommandSpec[] = [
   { name: "strlen", arity: 2, flags: ["readonly", "fast"], keys: KEY1, group: "string", since: "2.2.0", summary: "Returns the length of a string value.", complexity: "O(1)", handler: strlen },
   { name: "getrange", arity: 4, flags: ["readonly"], keys: KEY1, group: "string", since: "2.4.0", summary: "Returns a substring of the string stored at a key.", complexity: "O(N) where N is the length of the returned string.", handler: getrange },
   { name: "setrange", arity: 4, flags: ["write", "denyoom"], keys: KEY1, group: "string", since: "2.2.0", summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", complexity: "O(1), not counting the time taken to copy the new string in place.", handler: setrange },
-  { name: "incr", arity: 2, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: incr },
-  { name: "decr", arity: 2, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: decr },
-  { name: "incrby", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: incrby },
-  { name: "decrby", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: decrby },
+  { name: "incr", arity: 2, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: incr, frameHandler: incrFrame },
+  { name: "decr", arity: 2, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: decr, frameHandler: decrFrame },
+  { name: "incrby", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: incrby, frameHandler: incrbyFrame },
+  { name: "decrby", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "1.0.0", summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: decrby, frameHandler: decrbyFrame },
   { name: "incrbyfloat", arity: 3, flags: ["write", "denyoom", "fast"], keys: KEY1, group: "string", since: "2.6.0", summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", complexity: "O(1)", handler: incrbyfloat },
 ];

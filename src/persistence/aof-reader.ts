@@ -1,4 +1,4 @@
-import { parseLength } from "../protocol/request-parser.ts";
+import { parseLength } from "../util/numbers.ts";
 
 /**
  * Splits AOF bytes into records. Unlike the client request parser, this one

@@ -1,3 +1,4 @@
+import { parseLength } from "../util/numbers.ts";
 import { splitInlineArgs } from "./inline.ts";
 
 /**
@@ -302,25 +303,4 @@ function indexOfCR(buf: Buffer, from: number, end: number): number {
 /** Whether a parsed `$<n>` header is a bulk length this server accepts (proto-max-bulk-len). */
 function isBulkLength(length: number | null): length is number {
   return length !== null && length >= 0 && length <= requestLimits.maxBulkLength;
-}
-
-/** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */
-export function parseLength(buf: Buffer, start: number, end: number): number | null {
-  if (start >= end || end - start > 18) return null;
-  let i = start;
-  let negative = false;
-  if (buf[i] === 45 /* '-' */) {
-    negative = true;
-    i++;
-    if (i === end) return null;
-  }
-  // string2ll: no leading zeros, so "$01" and "-0" are not lengths.
-  if (buf[i] === 48 /* '0' */ && (negative || i + 1 < end)) return null;
-  let value = 0;
-  for (; i < end; i++) {
-    const digit = buf[i]! - 48;
-    if (digit < 0 || digit > 9) return null;
-    value = value * 10 + digit;
-  }
-  return negative ? -value : value;
 }

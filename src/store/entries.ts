@@ -1,6 +1,7 @@
 import { Arena, PAGE_BYTES } from "./arena.ts";
 import { resizeSlots, slotInt32s } from "./slot-arrays.ts";
 import { copyBytes } from "../util/bytes.ts";
+import { parseSafeIntAt, writeDecimal } from "../util/numbers.ts";
 
 /**
  * Each slot's key and value, as bytes in one arena block (key, then value),
@@ -107,6 +108,19 @@ export class Entries {
   copyValue(slot: number, source: Buffer, start: number): void {
     const m = slot * FIELDS;
     copyBytes(source, start, this.records[m + VALUE_LENGTH]!, this.pageOf(m), this.records[m + OFFSET]! + this.keyLength(m));
+  }
+
+  /** The slot's value as an integer, if it is one in string2ll's syntax within ±MAX_SAFE_INTEGER; else null. */
+  integerValue(slot: number): number | null {
+    const m = slot * FIELDS;
+    const at = this.records[m + OFFSET]! + this.keyLength(m);
+    return parseSafeIntAt(this.pageOf(m), at, at + this.records[m + VALUE_LENGTH]!);
+  }
+
+  /** Fills the slot's value (its length already set to decimalLength(n)) with the integer `n` in decimal. */
+  writeInteger(slot: number, n: number): void {
+    const m = slot * FIELDS;
+    writeDecimal(this.pageOf(m), this.records[m + OFFSET]! + this.keyLength(m) + this.records[m + VALUE_LENGTH]!, n);
   }
 
   /** Empties a slot. */

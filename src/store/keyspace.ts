@@ -4,6 +4,7 @@ import { HashIndex } from "./hash-index.ts";
 import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
 import { resizeSlots, slotFloat64s, slotInt32s } from "./slot-arrays.ts";
 import { Snapshot } from "./snapshot.ts";
+import { decimalLength } from "../util/numbers.ts";
 
 /**
  * The keyspace: a hash index (HashIndex) from key to slot, with everything
@@ -192,6 +193,25 @@ export class Keyspace {
   setAt(source: Buffer, keyStart: number, keyLength: number, valueStart: number, valueLength: number): void {
     const slot = this.storeKey(source, keyStart, keyLength, valueLength, 0);
     this.entries.copyValue(slot, source, valueStart);
+  }
+
+  /**
+   * INCRBY's common case for a key where it arrived (a request in the
+   * receive buffer): the stored value, or 0 for a missing key, and the
+   * result are integers within ±MAX_SAFE_INTEGER, and the result's digits
+   * are written in place, its TTL kept. Returns the result, or null, having
+   * changed nothing, when the value is not such an integer or the result
+   * would leave that range: the caller's general path then answers (an
+   * error, or int64 arithmetic).
+   */
+  incrementAt(key: Buffer, start: number, length: number, delta: number): number | null {
+    const slot = this.liveSlotAt(key, start, length);
+    const current = slot === NONE ? 0 : this.entries.integerValue(slot);
+    if (current === null) return null;
+    const result = current + delta;
+    if (!Number.isSafeInteger(result)) return null;
+    this.entries.writeInteger(this.storeKey(key, start, length, decimalLength(result), KEEP_TTL), result);
+    return result;
   }
 
   /** set() but for writing the value: returns the slot, whose value the caller fills. */

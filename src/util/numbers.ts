@@ -2,7 +2,8 @@
  * Redis-exact number parsing and formatting for byte strings.
  *
  *  - parseInt64 / parseSafeInt: `string2ll` (src/util.c), the strict integer
- *    syntax behind INCR, EXPIRE, LRANGE indexes, ...
+ *    syntax behind INCR, EXPIRE, LRANGE indexes, ...; parseLength and
+ *    parseSafeIntAt the same on bytes (request headers, stored values).
  *  - parseRedisFloat: `string2ld` (strtold on x86-64's 80-bit long double),
  *    used by INCRBYFLOAT / HINCRBYFLOAT.
  *  - formatRedisFloat: `ld2string(..., LD_STR_HUMAN)`, how INCRBYFLOAT prints,
@@ -90,6 +91,54 @@ export function parseSafeInt(s: string): number | null {
   }
   if (v > MAX_SAFE) return null;
   return negative ? -v : v;
+}
+
+/** Parses the decimal between `start` and `end` as Redis's string2ll would; null if invalid. */
+export function parseLength(buf: Uint8Array, start: number, end: number): number | null {
+  if (start >= end || end - start > 18) return null;
+  let i = start;
+  let negative = false;
+  if (buf[i] === 45 /* '-' */) {
+    negative = true;
+    i++;
+    if (i === end) return null;
+  }
+  // string2ll: no leading zeros, so "$01" and "-0" are not lengths.
+  if (buf[i] === 48 /* '0' */ && (negative || i + 1 < end)) return null;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = buf[i]! - 48;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+/** parseSafeInt for the bytes buf[start, end): the value within ±MAX_SAFE_INTEGER, else null. */
+export function parseSafeIntAt(buf: Uint8Array, start: number, end: number): number | null {
+  // More than 16 digits are past MAX_SAFE, and up to 18 parseLength is exact
+  // enough to tell: a value rounded while accumulating ends above it too.
+  const value = parseLength(buf, start, end);
+  return value !== null && value <= MAX_SAFE && value >= -MAX_SAFE ? value : null;
+}
+
+/** The number of bytes `n` (an integer) takes in decimal, its sign included. */
+export function decimalLength(n: number): number {
+  let length = n < 0 ? 2 : 1;
+  for (let v = Math.abs(n); v >= 10; v = Math.floor(v / 10)) length++;
+  return length;
+}
+
+/** Writes the integer `n` in decimal so that it ends just before buf[end]. */
+export function writeDecimal(buf: Uint8Array, end: number, n: number): void {
+  let at = end;
+  let v = Math.abs(n);
+  do {
+    const digit = v % 10;
+    buf[--at] = ZERO + digit;
+    v = (v - digit) / 10; // exact: a multiple of 10 below 2^53
+  } while (v > 0);
+  if (n < 0) buf[--at] = MINUS;
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { RawClient, resp } from "../helpers/raw.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
 
 /**
- * GET, SET, MGET, MSET and DEL run on requests where they arrived (the receive buffer), with
+ * GET, SET, MGET, MSET, DEL and INCR/DECR/INCRBY/DECRBY run on requests where they arrived (the receive buffer), with
  * no argument strings, when a request is whole in one read; everything else
  * takes the strings path. These check that a user cannot tell the two apart:
  * replies, binary safety, the AOF (a plain SET, MSET or DEL is logged as the
@@ -121,6 +121,76 @@ test("MSET, MGET and DEL on whole requests: up to the frame's 32 arguments and p
   r.write(Buffer.from(requests[5]! + resp("DBSIZE"), "latin1"));
   expect(await r.bytes(expected.length - expected.indexOf("*4"))).toBe(expected.slice(expected.indexOf("*4")));
   expect(await r.lines(1)).toEqual([":27"]); // 30 keys set, 3 deleted
+  r.close();
+  await again.stop();
+});
+
+test("INCR, DECR, INCRBY and DECRBY on whole requests: Redis's replies at every edge, digits in place, TTL kept, logged as they arrived", async () => {
+  const dir = dataDir();
+  const server = await startServer(["--appendonly", "yes", "--appendfsync", "always"], { dir });
+  const c = await RawClient.connect(server.port);
+  const notInteger = "-ERR value is not an integer or out of range";
+  // [request, reply]: the fast path (integers within 2^53, written in place)
+  // and every case it hands to the general path must answer alike.
+  const steps: [string, string][] = [
+    [resp("INCR", "n"), ":1"],
+    [resp("incrby", "n", "9"), ":10"], // one digit to two
+    [resp("DECRBY", "n", "20"), ":-10"],
+    [resp("DECR", "n"), ":-11"],
+    [resp("INCRBY", "n", "11"), ":0"],
+    [resp("DECRBY", "n", "-0"), notInteger], // "-0" is not an integer to string2ll
+    [resp("INCRBY", "n", "abc"), notInteger],
+    [resp("INCRBY", "n", "01"), notInteger],
+    [resp("DECRBY", "n", "-9223372036854775808"), "-ERR decrement would overflow"],
+    [resp("SET", "big", "9007199254740990"), "+OK"],
+    [resp("INCRBY", "big", "1"), ":9007199254740991"], // the largest the fast path writes
+    [resp("INCR", "big"), ":9007199254740992"], // past 2^53: int64 arithmetic
+    [resp("INCR", "big"), ":9007199254740993"],
+    [resp("DECR", "big"), ":9007199254740992"],
+    [resp("SET", "max", "9223372036854775807"), "+OK"],
+    [resp("INCR", "max"), "-ERR increment or decrement would overflow"],
+    [resp("INCRBY", "fresh", "9223372036854775807"), ":9223372036854775807"],
+    [resp("SET", "s", "abc"), "+OK"],
+    [resp("INCR", "s"), notInteger],
+    [resp("SET", "z", "-0"), "+OK"],
+    [resp("INCR", "z"), notInteger],
+    [resp("SET", "lead", "01"), "+OK"],
+    [resp("INCR", "lead"), notInteger],
+    [resp("SET", "space", " 1"), "+OK"],
+    [resp("DECR", "space"), notInteger],
+    [resp("SET", "g", "999999999999999"), "+OK"], // key + value: 16 bytes, one arena block
+    [resp("INCR", "g"), ":1000000000000000"], // 17 bytes: moves to a bigger block
+    [resp("SET", "t", "5", "EX", "100"), "+OK"],
+    [resp("INCR", "t"), ":6"],
+    [resp("INCR", BINARY_KEY), ":1"],
+    [resp("INCR", "n", "extra"), "-ERR wrong number of arguments for 'incr' command"],
+  ];
+  c.write(Buffer.from(steps.map(([request]) => request).join(""), "latin1"));
+  expect(await c.lines(steps.length)).toEqual(steps.map(([, reply]) => reply));
+
+  c.write(Buffer.from(resp("MGET", "n", "big", "g", "t", "s", BINARY_KEY) + resp("TTL", "t") + resp("INFO", "commandstats"), "latin1"));
+  const values = ["0", "9007199254740992", "1000000000000000", "6", "abc", "1"];
+  const expected = `*6\r\n${values.map((v) => `$${v.length}\r\n${v}\r\n`).join("")}`;
+  expect(await c.bytes(expected.length)).toBe(expected);
+  expect(Number((await c.lines(1))[0]!.slice(1))).toBeGreaterThan(90);
+  const stats = await c.waitFor((text) => text.includes("cmdstat_incr:"));
+  expect(stats).toMatch(/cmdstat_incr:calls=10,.*rejected_calls=1,failed_calls=4\r\n/);
+  c.close();
+
+  // Every change is logged as the request that made it, byte for byte (but
+  // SET with EX, which the strings path logs as PXAT).
+  const changes = steps.filter(([, reply]) => !reply.startsWith("-")).map(([request]) => request);
+  const setWithTtl = changes.indexOf(resp("SET", "t", "5", "EX", "100"));
+  const aof = aofBytes(dir).toString("latin1");
+  expect(aof.startsWith(changes.slice(0, setWithTtl).join(""))).toBe(true);
+  expect(aof.endsWith(changes.slice(setWithTtl + 1).join(""))).toBe(true);
+  expect(aofCommands(aofBytes(dir)).length).toBe(changes.length);
+
+  await server.kill("SIGKILL");
+  const again = await startServer(["--appendonly", "yes"], { dir });
+  const r = await RawClient.connect(again.port);
+  r.write(Buffer.from(resp("MGET", "n", "big", "g", "t", "s", BINARY_KEY), "latin1"));
+  expect(await r.bytes(expected.length)).toBe(expected);
   r.close();
   await again.stop();
 });

@@ -6,7 +6,11 @@ import {
   parseInt64,
   parseRedisFloat,
   parseSafeInt,
+  decimalLength,
+  parseSafeIntAt,
+  writeDecimal,
 } from "../../src/util/numbers.ts";
+import { rng } from "../helpers/random.ts";
 
 describe("parseInt64 (string2ll)", () => {
   test("accepts canonical integers", () => {
@@ -55,6 +59,37 @@ describe("parseSafeInt (fast path)", () => {
 
   test("never returns -0", () => {
     expect(Object.is(parseSafeInt("0"), 0)).toBe(true);
+  });
+});
+
+describe("parseSafeIntAt, decimalLength, writeDecimal (INCR's in-place path)", () => {
+  const samples = [
+    "0", "1", "-1", "10", "-10", "9007199254740991", "-9007199254740991", "9007199254740992", "-9007199254740992",
+    "9223372036854775807", "99999999999999999999", "", "-", "-0", "00", "01", "+1", " 1", "1 ", "1a", "0x10", "1.0", "\x001",
+  ];
+
+  test("parseSafeIntAt is string2ll on bytes anywhere in a buffer, null past ±MAX_SAFE_INTEGER", () => {
+    const safe = BigInt(Number.MAX_SAFE_INTEGER);
+    for (const text of samples) {
+      const buf = Buffer.from("##" + text + "##", "latin1");
+      const exact = parseInt64(text);
+      const expected = exact !== null && exact <= safe && exact >= -safe ? Number(exact) : null;
+      expect([text, parseSafeIntAt(buf, 2, 2 + text.length)]).toEqual([text, expected]);
+    }
+  });
+
+  test("decimalLength and writeDecimal give String(n) for integers up to ±2^53", () => {
+    const rand = rng(11);
+    const values = [0, 1, -1, 9, 10, -9, -10, 99, 100, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 52, 1e15 - 1, 1e15];
+    for (let i = 0; i < 2000; i++) values.push(Math.floor((rand() - 0.5) * 2 * 10 ** ((rand() * 16) | 0)));
+    for (const n of values) {
+      const text = String(n);
+      expect([n, decimalLength(n)]).toEqual([n, text.length]);
+      const buf = Buffer.alloc(text.length + 4, 35);
+      writeDecimal(buf, 2 + text.length, n);
+      expect(buf.latin1Slice(0, buf.length)).toBe("##" + text + "##");
+      expect(parseSafeIntAt(buf, 2, 2 + text.length)).toBe(n);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  *
  *   bun bench/compare.ts [--quick] [--rounds N] [--no-build] [--only GOALS]
  *                        [--json FILE] [--requests N1,N16] [--mem-keys N]
- *                        [--mixed-seconds S]
+ *                        [--mixed-seconds S] [--no-probe]
  *
  * Goals (ratio = AtomicKV / redis-server):
  *   1 set-get      redis-benchmark -t set,get -c 50 -r 100000, no pipelining: SET and GET rps ratio >= 1.0
@@ -26,8 +26,8 @@
  * medians over rounds. Memory (4) uses a fresh pair per round. GC (6)
  * pre-fills one pair, then runs the mixed load `--rounds` times per server.
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
   type BenchEnvironment,
   type ManagedServer,
@@ -109,6 +109,8 @@ goal and whether it was met.
                         pre-fill and mixed load (default 1000000, --quick
                         100000); the fill sends 4*N SETs
   --mixed-seconds S     length of each mixed load (goal 6; default 60, --quick 10)
+  --no-probe            goal 6 without the PING probe: the GC pauses with only
+                        the load generator competing for the cores
   -h, --help            show this help
 `;
 
@@ -121,6 +123,7 @@ const opts = parseBenchArgs(USAGE, {
   requests: { type: "string" },
   "mem-keys": { type: "string" },
   "mixed-seconds": { type: "string" },
+  "no-probe": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 });
 
@@ -130,6 +133,7 @@ const [requestsP1, requestsP16] = requestCounts(opts.requests, quick ? [20_000, 
 const memKeys = opts["mem-keys"] !== undefined ? positiveInt("--mem-keys", opts["mem-keys"]) : quick ? 100_000 : 1_000_000;
 const mixedSeconds = opts["mixed-seconds"] !== undefined ? positiveInt("--mixed-seconds", opts["mixed-seconds"]) : quick ? 10 : 60;
 const jsonFile = opts.json;
+const pingProbe = opts["no-probe"] !== true;
 
 function parseOnly(values: string[] | undefined): Set<GoalId> {
   if (values === undefined || values.length === 0) return new Set(GOALS.map((g) => g.id));
@@ -168,12 +172,15 @@ const GC_GOAL_MS = 10;
  */
 const PRE_LOAD_IDLE_MS = 2000;
 /**
- * GC lines are stamped when they reach us, just after the pause ends; the
- * window closes this long after the load stopped. Shorter than the cron
+ * GC lines are stamped when read from the server's log file, at most
+ * GC_LOG_POLL_MS after the pause ends; the window closes this long after the
+ * load stopped. Shorter than the cron
  * period (100 ms at the default hz 10) that must pass without commands before
  * AtomicKV's idle-time collection, so that collection stays outside.
  */
 const WINDOW_GRACE_MS = 50;
+/** How often the GC log file is read: a line is stamped at most this late, well inside the grace. */
+const GC_LOG_POLL_MS = 20;
 const PROBE_INTERVAL_MS = 1;
 const SEED_REQUESTS = 10_000;
 const SEED_RPS = 9_683;
@@ -476,7 +483,8 @@ interface GcCollection {
 }
 
 /**
- * Reads JSC's `logGC` output (BUN_JSC_logGC=1) line by line:
+ * Reads JSC's `logGC` output (BUN_JSC_logGC=1), which the server writes to a
+ * file (see StartServerOptions.stderrFile), line by line:
  * - every `p=<ms>ms` is one stop-the-world pause: the world is stopped from
  *   the collection's begin (or a reloop) until the collector resumes it or
  *   the collection ends (JSC Heap::runFixpointPhase / runEndPhase);
@@ -489,6 +497,26 @@ class GcLog {
   readonly events: GcEvent[] = [];
   readonly collections: GcCollection[] = [];
   private partial = "";
+
+  /**
+   * Reads what is appended to `path` every POLL_MS, each line stamped when
+   * read (so up to POLL_MS late); returns a function that reads the rest
+   * and stops.
+   */
+  follow(path: string): () => void {
+    const fd = openSync(path, "r");
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let offset = 0;
+    const read = () => {
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, offset)) > 0; offset += n) this.feed(chunk.latin1Slice(0, n));
+    };
+    const timer = setInterval(read, GC_LOG_POLL_MS);
+    return () => {
+      clearInterval(timer);
+      read();
+      closeSync(fd);
+    };
+  }
 
   feed(text: string): void {
     const lines = (this.partial + text).split("\n");
@@ -561,6 +589,9 @@ async function startPingProbe(port: number): Promise<{ stop(): Promise<PingStats
   };
 }
 
+/** What the report shows for the PING probe when --no-probe left it out. */
+const NO_PROBE: PingStats = { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, overGoal: 0, errors: 0 };
+
 interface GcRun {
   server: ServerKey;
   round: number;
@@ -589,7 +620,10 @@ interface GcRun {
 async function gcPhase(): Promise<{ runs: GcRun[]; collectionsLogged: number; sampleLine: string | null }> {
   const gcLog = new GcLog();
   log(`gc: pre-fill ${memKeys} key space, then ${rounds} x ${mixedSeconds} s mixed load per server (${OURS} with ${Object.entries(GC_ENV).map(([k, v]) => `${k}=${v}`).join(" ")})`);
-  const pair = await startPair("gc", { env: GC_ENV, onOutput: (text, stream) => stream === "stderr" && gcLog.feed(text) });
+  const logDir = makeTempDir("atomickv-compare-gclog-");
+  const logFile = join(logDir, "stderr.log");
+  const pair = await startPair("gc", { env: GC_ENV, stderrFile: logFile });
+  const stopFollowing = gcLog.follow(logFile);
   const runs: GcRun[] = [];
   try {
     for (const key of SERVERS) {
@@ -603,14 +637,14 @@ async function gcPhase(): Promise<{ runs: GcRun[]; collectionsLogged: number; sa
         await Promise.all(SERVERS.map((k) => waitForRewriteEnd(pair[k])));
         await Bun.sleep(PRE_LOAD_IDLE_MS);
         const before = Number((await info(server, "stats")).get("total_commands_processed"));
-        const probe = await startPingProbe(server.port);
+        const probe = pingProbe ? await startPingProbe(server.port) : null;
         const from = performance.now();
         const [main, del] = await Promise.all([
           runCommand(mixedArgs(server.port), { timeoutMs: mixedSeconds * 1000 }),
           runCommand(mixedDelArgs(server.port), { timeoutMs: mixedSeconds * 1000 }),
         ]);
         const to = performance.now();
-        const ping = await probe.stop();
+        const ping = probe === null ? NO_PROBE : await probe.stop();
         await Bun.sleep(WINDOW_GRACE_MS);
         const after = Number((await info(server, "stats")).get("total_commands_processed"));
         const seconds = (to - from) / 1000;
@@ -654,7 +688,9 @@ async function gcPhase(): Promise<{ runs: GcRun[]; collectionsLogged: number; sa
       }
     }
   } finally {
+    stopFollowing();
     await stopPair(pair);
+    removeTempDir(logDir);
   }
   const sample = gcLog.events.find((e) => e.kind === "pause" && e.line.includes("END]"))?.line.trim() ?? gcLog.events[0]?.line.trim() ?? null;
   return { runs, collectionsLogged: gcLog.collections.length, sampleLine: sample };
@@ -876,7 +912,8 @@ function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, 
     out.push("");
     const envText = Object.entries(GC_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
     out.push(`goal 6 measures real GC pauses, not a proxy: ${OURS} runs with ${envText}, and JavaScriptCore logs`);
-    out.push(`every collection to its stderr. Each "p=<ms>ms" (one stop-the-world pause), "epilogue <ms>ms" and`);
+    out.push(`every collection to its stderr, a file (a pipe's reader would compete with the pause it logs). Each`);
+    out.push(`"p=<ms>ms" (one stop-the-world pause), "epilogue <ms>ms" and`);
     out.push(`"Full sweep: ..., <ms>ms" (both run on the JS thread) logged during the load counts; the worst is the`);
     out.push(`figure. Each server idles ${PRE_LOAD_IDLE_MS / 1000} s before its load and the window closes ${WINDOW_GRACE_MS} ms after it, so`);
     out.push(`${OURS}'s by-design idle-time full collection (Bun.gc(true) when idle) falls outside it. The PING row`);

@@ -154,3 +154,35 @@ describe("client-output-buffer-limit", () => {
     await server.stop();
   });
 });
+
+describe("replies held for the AOF while a client pauses", () => {
+  test("with the AOF on, a pipeline whose replies pass the pause mark mid-turn: the writes parsed after it still get their replies, whole and in order", async () => {
+    // The first turn logs a write, so its replies are held for the AOF
+    // write; they pass the 1 MiB pause mark, parsing stops, and the commit
+    // that sends them lets the client parse the rest at once, which logs
+    // another write while that commit is still releasing.
+    const server = await startServer(["--appendonly", "yes", "--appendfsync", "everysec"]);
+    const c = await RawClient.connect(server.port);
+    const value = "v".repeat(512 * 1024);
+    const requests = [
+      resp("SET", "big", value),
+      resp("GET", "big"),
+      resp("GET", "big"),
+      resp("GET", "big"),
+      resp("SET", "after", "1"),
+      resp("GET", "after"),
+      resp("INCR", "counter"),
+      resp("PING"),
+    ];
+    const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
+    const expected = "+OK\r\n" + bulk(value).repeat(3) + "+OK\r\n" + bulk("1") + ":1\r\n+PONG\r\n";
+    for (let round = 0; round < 3; round++) {
+      c.write(requests.join(""));
+      expect(await c.bytes(expected.length)).toBe(expected);
+      c.write(resp("DEL", "counter"));
+      expect(await c.lines(1)).toEqual([":1"]);
+    }
+    c.close();
+    await server.stop();
+  });
+});

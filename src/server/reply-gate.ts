@@ -33,7 +33,7 @@ export class ReplyGate {
   /**
    * The list and buffer of the turn being released, swapped with the two
    * above on each commit: a commit allocates nothing (at -P 1 a fresh list
-   * and closure per commit were ~40% of a SET's garbage), and a client whose
+   * and closure per commit were a third or more of a SET's garbage), and a client whose
    * release lets it run more commands (resumeIfDrained) holds their replies
    * for the next commit without touching the ones being sent.
    */

@@ -205,19 +205,24 @@ export class Keyspace {
    * error, or int64 arithmetic).
    */
   incrementAt(key: Buffer, start: number, length: number, delta: number): number | null {
-    const slot = this.liveSlotAt(key, start, length);
+    const h = this.index.hash(key, start, length);
+    const slot = this.liveSlotHashed(h, key, start, length);
     const current = slot === NONE ? 0 : this.entries.integerValue(slot);
     if (current === null) return null;
     const result = current + delta;
     if (!Number.isSafeInteger(result)) return null;
-    this.entries.writeInteger(this.storeKey(key, start, length, decimalLength(result), KEEP_TTL), result);
+    this.entries.writeInteger(this.storeFound(slot, h, key, start, length, decimalLength(result), KEEP_TTL), result);
     return result;
   }
 
   /** set() but for writing the value: returns the slot, whose value the caller fills. */
   private storeKey(key: Buffer, keyStart: number, keyLength: number, valueLength: number, expireAt: number): number {
     const h = this.index.hash(key, keyStart, keyLength);
-    let slot = this.liveSlotHashed(h, key, keyStart, keyLength);
+    return this.storeFound(this.liveSlotHashed(h, key, keyStart, keyLength), h, key, keyStart, keyLength, valueLength, expireAt);
+  }
+
+  /** storeKey() once the key was looked up: `slot` is its live slot or NONE, `h` its hash. */
+  private storeFound(slot: number, h: number, key: Buffer, keyStart: number, keyLength: number, valueLength: number, expireAt: number): number {
     if (slot === NONE) {
       slot = this.allocateSlot();
       if (this.snapshot?.covers(slot)) this.snapshot.preserve(slot);

@@ -174,9 +174,9 @@ const PRE_LOAD_IDLE_MS = 2000;
 /**
  * GC lines are stamped when read from the server's log file, at most
  * GC_LOG_POLL_MS after the pause ends; the window closes this long after the
- * load stopped. Shorter than the cron
- * period (100 ms at the default hz 10) that must pass without commands before
- * AtomicKV's idle-time collection, so that collection stays outside.
+ * load stopped. Shorter than the cron period (100 ms at the default hz 10)
+ * that must pass without commands before AtomicKV's idle-time collection, so
+ * that collection stays outside.
  */
 const WINDOW_GRACE_MS = 50;
 /** How often the GC log file is read: a line is stamped at most this late, well inside the grace. */
@@ -499,8 +499,8 @@ class GcLog {
   private partial = "";
 
   /**
-   * Reads what is appended to `path` every POLL_MS, each line stamped when
-   * read (so up to POLL_MS late); returns a function that reads the rest
+   * Reads what is appended to `path` every GC_LOG_POLL_MS, each line stamped
+   * when read (so up to that late); returns a function that reads the rest
    * and stops.
    */
   follow(path: string): () => void {
@@ -912,9 +912,9 @@ function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, 
     out.push("");
     const envText = Object.entries(GC_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
     out.push(`goal 6 measures real GC pauses, not a proxy: ${OURS} runs with ${envText}, and JavaScriptCore logs`);
-    out.push(`every collection to its stderr, a file (a pipe's reader would compete with the pause it logs). Each`);
-    out.push(`"p=<ms>ms" (one stop-the-world pause), "epilogue <ms>ms" and`);
-    out.push(`"Full sweep: ..., <ms>ms" (both run on the JS thread) logged during the load counts; the worst is the`);
+    out.push(`every collection to its stderr, here a file (a pipe's reader would compete with the pause it logs).`);
+    out.push(`Each "p=<ms>ms" (one stop-the-world pause), "epilogue <ms>ms" and "Full sweep: ..., <ms>ms" (both`);
+    out.push(`run on the JS thread) logged during the load counts; the worst is the`);
     out.push(`figure. Each server idles ${PRE_LOAD_IDLE_MS / 1000} s before its load and the window closes ${WINDOW_GRACE_MS} ms after it, so`);
     out.push(`${OURS}'s by-design idle-time full collection (Bun.gc(true) when idle) falls outside it. The PING row`);
     out.push(`is an event-loop stall probe (one PING in flight, one every ~${PROBE_INTERVAL_MS} ms, from this process) against`);

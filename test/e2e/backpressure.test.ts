@@ -186,3 +186,42 @@ describe("replies held for the AOF while a client pauses", () => {
     await server.stop();
   });
 });
+
+describe("replies of pipelined reads, held to the end of the turn", () => {
+  for (const appendonly of ["no", "yes"]) {
+    test(`appendonly ${appendonly}: clients pipelining at once and one sending a request at a time each get their own replies, whole and in order`, async () => {
+      // A read that carries several commands has its replies held and sent
+      // with the turn's others, from one buffer the clients share; a lone
+      // request's reply goes out at once unless something was held first.
+      const server = await startServer(["--appendonly", appendonly]);
+      const setup = await RawClient.connect(server.port);
+      const values = ["a", "b", "c"].map((letter, i) => letter.repeat(1000 * (i + 1)));
+      for (let i = 0; i < values.length; i++) {
+        setup.write(resp("SET", `k${i}`, values[i]!));
+        expect(await setup.lines(1)).toEqual(["+OK"]);
+      }
+      const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
+      const pipeliners = await Promise.all(values.map(() => RawClient.connect(server.port)));
+      const lone = await RawClient.connect(server.port);
+      for (let round = 0; round < 20; round++) {
+        const pipelines = pipeliners.map((_, i) => {
+          const requests = [resp("GET", `k${i}`), resp("INCR", `n${i}`), resp("GET", `k${i}`), resp("GET", "missing"), resp("PING")];
+          const expected = bulk(values[i]!) + `:${round + 1}\r\n` + bulk(values[i]!) + "$-1\r\n+PONG\r\n";
+          return { requests: requests.join(""), expected };
+        });
+        pipeliners.forEach((c, i) => c.write(pipelines[i]!.requests));
+        lone.write(resp("GET", "k0"));
+        const replies = await Promise.all(pipeliners.map((c, i) => c.bytes(pipelines[i]!.expected.length)));
+        expect(replies).toEqual(pipelines.map((p) => p.expected));
+        expect(await lone.bytes(bulk(values[0]!).length)).toBe(bulk(values[0]!));
+      }
+      for (const c of [...pipeliners, lone, setup]) {
+        c.write(resp("PING"));
+        expect(await c.lines(1)).toEqual(["+PONG"]);
+        expect(c.pending).toBe("");
+        c.close();
+      }
+      await server.stop();
+    });
+  }
+});

@@ -363,7 +363,7 @@ interface ThroughputRun {
  * its later ones. Without this, round 1 measured AtomicKV's start-up, not
  * the server at work. redis-server gets the same run.
  */
-const WARMUP_CONFIG: ThroughputConfig = { key: "p1", pipeline: 1, keyspace: 100_000, requests: requestsP1 };
+const WARMUP_CONFIG = CONFIGS.find((c) => c.key === "p1")!;
 
 async function throughputPhase(configs: readonly ThroughputConfig[]): Promise<ThroughputRun[]> {
   log(`throughput: ${rounds} round(s) x ${configs.map((c) => `-P ${c.pipeline} -r ${c.keyspace}`).join(", ")} x 2 servers`);

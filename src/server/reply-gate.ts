@@ -13,7 +13,9 @@ import type { Client } from "./client.ts";
  * the turn's records go to the file in one write and, under `always`, one
  * fsync (group commit), and then the held replies go out. Until then they
  * wait in one buffer shared by the turn, each client's replies in one range
- * of it, so holding a reply costs a copy and no allocation.
+ * of it, so holding a reply costs a copy and no allocation. The server
+ * holds a pipelined read's replies the same way, logged change or not, so
+ * that they leave in one burst (Server.flush says why).
  *
  * The fsync runs on the event loop, as Redis does it. Running it on a worker
  * thread and serving other clients meanwhile was measured slower: 22-25k
@@ -53,15 +55,13 @@ export class ReplyGate {
     setImmediate(this.endTurn);
   }
 
-  /** Whether a reply sent now must wait for this turn's commit. */
-  get closed(): boolean {
-    // While the disk refuses writes, writes are refused and reads go on.
-    return this.scheduled && this.canHold;
-  }
-
-  /** Whether replies may be held by choice (keep): not while the disk refuses writes, which the cron retries. */
-  get canHold(): boolean {
-    return this.aof.writeError === null;
+  /**
+   * Whether a reply sent now waits for the end of the turn: always once the
+   * turn logged a change, and also when the caller asks (`pipelined`).
+   * Never while the disk refuses writes: writes are refused then, reads go on.
+   */
+  holds(pipelined: boolean): boolean {
+    return (this.scheduled || pipelined) && this.aof.writeError === null;
   }
 
   /** Holds a client's replies until the next commit. */

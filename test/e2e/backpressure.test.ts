@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { RawClient, resp } from "../helpers/raw.ts";
+import { RawClient, bulk, resp } from "../helpers/raw.ts";
 import { startServer } from "../helpers/server.ts";
 
 /**
@@ -174,7 +174,6 @@ describe("replies held for the AOF while a client pauses", () => {
       resp("INCR", "counter"),
       resp("PING"),
     ];
-    const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
     const expected = "+OK\r\n" + bulk(value).repeat(3) + "+OK\r\n" + bulk("1") + ":1\r\n+PONG\r\n";
     for (let round = 0; round < 3; round++) {
       c.write(requests.join(""));
@@ -200,7 +199,6 @@ describe("replies of pipelined reads, held to the end of the turn", () => {
         setup.write(resp("SET", `k${i}`, values[i]!));
         expect(await setup.lines(1)).toEqual(["+OK"]);
       }
-      const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
       const pipeliners = await Promise.all(values.map(() => RawClient.connect(server.port)));
       const lone = await RawClient.connect(server.port);
       for (let round = 0; round < 20; round++) {

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { aofBytes, aofCommands } from "../helpers/aof.ts";
-import { RawClient, resp } from "../helpers/raw.ts";
+import { RawClient, bulk, resp } from "../helpers/raw.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
 
 /**
@@ -100,7 +100,6 @@ test("MSET, MGET and DEL on whole requests: up to the frame's 32 arguments and p
     resp("DEL", "m0\r\n", "m1\r\n", "missing", "n3"),
     resp("MGET", "m0\r\n", "m2\r\n", "n3", "n4"),
   ];
-  const bulk = (value: string) => `$${value.length}\r\n${value}\r\n`;
   const expected = [
     "+OK\r\n",
     `*12\r\n$-1\r\n${pairs.map(([, v]) => bulk(v!)).join("")}$-1\r\n`,

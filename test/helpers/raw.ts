@@ -127,6 +127,11 @@ export class RawClient {
   }
 }
 
+/** A RESP bulk string reply, as the server sends `value` (a one-byte-per-char string). */
+export function bulk(value: string): string {
+  return `$${value.length}\r\n${value}\r\n`;
+}
+
 /** Encodes a command as a RESP multibulk request. */
 export function resp(...args: string[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`).join("");

@@ -103,8 +103,9 @@ describe("ReplyGate", () => {
     expect(writer.fake.text()).toBe("");
     expect(writer.client.held).toBe(true);
     expect(writer.client.outputBufferBytes).toBe(5);
-    // While the disk refuses, the gate is open to readers and the writer's later replies queue behind.
-    expect(g.closed).toBe(false);
+    // While the disk refuses, the gate is open to readers (pipelined or not) and the writer's later replies queue behind.
+    expect(g.holds(false)).toBe(false);
+    expect(g.holds(true)).toBe(false);
     writer.client.send(bytes("-MISCONF\r\n"), 0, 10);
     // Another turn's kept replies must not overwrite the writer's first one.
     g.keep(reader.client, bytes("+PONG\r\n"), 7);

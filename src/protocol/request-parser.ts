@@ -50,6 +50,20 @@ export type CommandSink = (argv: string[], inline: boolean) => boolean;
  */
 export type FrameSink = (frame: Frame) => boolean;
 
+/**
+ * Told about the whole requests of a pipeline before they run: `ahead` gets
+ * each (the one about to run first), as byte ranges valid only during the
+ * call, then `done` is called once. The server prefetches their keys
+ * (Keyspace.prefetch).
+ */
+export interface FrameLookahead {
+  ahead(frame: Frame): void;
+  done(): void;
+}
+
+/** The most requests one lookahead covers. */
+export const LOOKAHEAD_FRAMES = 32;
+
 /** Receives an error about a single inline request; the connection stays usable. */
 export type InlineErrorSink = (message: string) => void;
 
@@ -113,6 +127,13 @@ export class Frame {
   }
 }
 
+/**
+ * Where lookAhead parses the requests after the current one (each is parsed
+ * again when its turn comes). One for all parsers: a lookahead runs to its
+ * end before anything else is parsed.
+ */
+const aheadFrame = new Frame();
+
 export class RequestParser {
   /** Unconsumed bytes, or chunks not yet joined while a long frame arrives. */
   private chunks: Buffer[] = [];
@@ -140,7 +161,7 @@ export class RequestParser {
    * `frameSink` is given, each request that is whole in the buffer to it.
    * Throws ProtocolError on malformed RESP, after which the connection must close.
    */
-  feed(chunk: Buffer, sink: CommandSink, inlineError: InlineErrorSink, frameSink?: FrameSink): void {
+  feed(chunk: Buffer, sink: CommandSink, inlineError: InlineErrorSink, frameSink?: FrameSink, lookahead?: FrameLookahead): void {
     let buf: Buffer;
     if (this.chunksLength === 0) {
       buf = chunk;
@@ -160,6 +181,8 @@ export class RequestParser {
 
     let pos = 0;
     const end = buf.length;
+    /** Requests after the current one that a lookahead already covered. */
+    let lookedAhead = 0;
     while (pos < end && !this.stopped) {
       if (this.argv === null) {
         if (buf[pos] !== 42 /* '*' */) {
@@ -169,8 +192,10 @@ export class RequestParser {
           continue;
         }
         if (frameSink !== undefined && !this.unauthenticated) {
-          const next = this.parseFrame(buf, pos, end);
+          const next = this.parseFrame(buf, pos, end, this.frame);
           if (next > 0) {
+            if (lookedAhead > 0) lookedAhead--;
+            else if (lookahead !== undefined && next < end) lookedAhead = this.lookAhead(buf, next, end, lookahead);
             if (!frameSink(this.frame)) this.stopped = true;
             pos = next;
             continue;
@@ -238,17 +263,35 @@ export class RequestParser {
   }
 
   /**
+   * Hands `lookahead` the current frame and the whole requests that follow
+   * it from `pos`, up to LOOKAHEAD_FRAMES in all, when at least one does;
+   * returns how many of those that follow it covered.
+   */
+  private lookAhead(buf: Buffer, pos: number, end: number, lookahead: FrameLookahead): number {
+    let covered = 0;
+    while (covered < LOOKAHEAD_FRAMES - 1 && pos < end && buf[pos] === 42 /* '*' */) {
+      const next = this.parseFrame(buf, pos, end, aheadFrame);
+      if (next < 0) break;
+      if (covered === 0) lookahead.ahead(this.frame);
+      lookahead.ahead(aheadFrame);
+      covered++;
+      pos = next;
+    }
+    if (covered > 0) lookahead.done();
+    return covered;
+  }
+
+  /**
    * Reads the request at `pos` (a `*`) into `frame` when all of it is in the
    * buffer, it is well formed and has 1 to MAX_FRAME_ARGS arguments, and
    * returns the position after it. Otherwise returns -1 and leaves it to
    * the incremental parsing in feed(), which also reports the errors.
    */
-  private parseFrame(buf: Buffer, pos: number, end: number): number {
+  private parseFrame(buf: Buffer, pos: number, end: number, frame: Frame): number {
     let cr = indexOfCR(buf, pos, end);
     if (cr < 0 || cr + 1 >= end) return -1;
     const count = parseLength(buf, pos + 1, cr);
     if (count === null || count <= 0 || count > MAX_FRAME_ARGS) return -1;
-    const frame = this.frame;
     let p = cr + 2;
     for (let i = 0; i < count; i++) {
       if (p >= end || buf[p] !== 36 /* '$' */) return -1;

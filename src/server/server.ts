@@ -8,7 +8,7 @@ import { type ClientState, type CommandContext, type ServerState, type ServerSta
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
-import { internCommandNames, ProtocolError, requestLimits, type Frame } from "../protocol/request-parser.ts";
+import { internCommandNames, ProtocolError, requestLimits, type Frame, type FrameLookahead } from "../protocol/request-parser.ts";
 import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
@@ -354,7 +354,7 @@ export class Server implements ServerState {
     this.commandClock = Bun.nanoseconds();
     this.commandsThisRead = 0;
     try {
-      client.parser.feed(chunk, this.onCommand, this.onInlineError, this.onFrame);
+      client.parser.feed(chunk, this.onCommand, this.onInlineError, this.onFrame, this.lookahead);
     } catch (err) {
       this.reply.protocol = RESP2;
       client.closeAfterReply = true;
@@ -414,6 +414,21 @@ export class Server implements ServerState {
     this.reply.protocol = client.resp;
     dispatchFrame(this.context, command, frame);
     return this.afterCommand(client);
+  };
+
+  /** A pipeline's coming requests: their keys are prefetched before the first runs (Keyspace.prefetch). */
+  private readonly lookahead: FrameLookahead = {
+    ahead: (frame) => {
+      const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
+      if (command === undefined || !command.keyspace) return;
+      // The key positions as COMMAND INFO gives them: first, last (negative: from the end), step.
+      const keys = command.spec.keys;
+      const step = keys[2];
+      if (keys[0] === 0 || step <= 0) return;
+      const last = keys[1] < 0 ? frame.argc + keys[1] : Math.min(keys[1], frame.argc - 1);
+      for (let i = keys[0]; i <= last; i += step) this.db.prefetchKey(frame.buf, frame.starts[i]!, frame.lengths[i]!);
+    },
+    done: () => this.db.prefetch(),
   };
 
   /** After each command: flush a large reply, pause a client that does not read; false stops its parsing. */

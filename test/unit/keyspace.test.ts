@@ -767,6 +767,35 @@ describe("SCAN", () => {
   });
 });
 
+describe("prefetch", () => {
+  test("noting keys (present, absent, deleted, with values in their own pages, past the limit) and prefetching them, while the index grows, changes no answer", () => {
+    const ks = keyspace();
+    const big = "B".repeat(10_000); // over the arena's small-block limit: a page of its own
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 20_000; i++) {
+      const k = key(i);
+      const v = i % 1000 === 0 ? big : `v${i}`;
+      ks.set(k, v);
+      expected.set(k, v);
+      if (i % 7 === 0) {
+        ks.delete(key(i - 3));
+        expected.delete(key(i - 3));
+      }
+      if (i % 50 === 0) {
+        // A pipeline's worth of keys, more than one prefetch takes: every fifth is absent.
+        for (let j = 0; j < 100; j++) {
+          const noted = Buffer.from(j % 5 === 0 ? `absent${j}` : key((i * 31 + j * 17) % (i + 1)), "latin1");
+          ks.prefetchKey(noted, 0, noted.length);
+        }
+        ks.prefetch();
+      }
+    }
+    expect(ks.size).toBe(expected.size);
+    for (const [k, v] of expected) if (ks.get(k) !== v) throw new Error(`${k}: got ${ks.get(k)?.slice(0, 20)}`);
+    for (let i = 0; i < 20_000; i++) if (!expected.has(key(i)) && ks.get(key(i)) !== undefined) throw new Error(`${key(i)} came back`);
+  });
+});
+
 describe("slots and growth", () => {
   test("slots are reused after delete (the scan range does not grow)", () => {
     const ks = keyspace();

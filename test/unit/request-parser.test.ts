@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Frame, INLINE_MAX_SIZE, internCommandNames, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
+import { Frame, INLINE_MAX_SIZE, internCommandNames, LOOKAHEAD_FRAMES, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
 
 /**
  * The request parser against byte streams: mixed RESP / inline pipelines
@@ -236,6 +236,51 @@ describe("RequestParser: frames (whole requests read in place)", () => {
     parser.feed(Buffer.alloc(0), () => true, () => {}, stopAfterFirst);
     expect(names).toEqual(["a", "b", "c"]);
     expect(parser.bufferedBytes).toBe(0);
+  });
+});
+
+describe("RequestParser: lookahead over a pipeline's whole requests", () => {
+  /** Feeds each piece, recording `ahead <key>`, `done` and `run <key>` (the frame sink) in order. */
+  function lookaheadLog(...pieces: string[]): string[] {
+    const parser = new RequestParser();
+    const log: string[] = [];
+    const lookahead = { ahead: (frame: Frame) => log.push(`ahead ${frame.argv()[1]}`), done: () => log.push("done") };
+    const run = (frame: Frame) => (log.push(`run ${frame.argv()[1]}`), true);
+    const runStrings = (argv: string[]) => (log.push(`run ${argv[1]}`), true);
+    for (const piece of pieces) parser.feed(bytes(piece), runStrings, () => {}, run, lookahead);
+    return log;
+  }
+  const gets = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => resp("GET", `k${from + i}`)).join("");
+  const each = (what: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${what} k${from + i}`);
+
+  test(`each batch of up to ${LOOKAHEAD_FRAMES} requests is seen before its first runs; a request split across reads is not seen until whole`, () => {
+    const pipeline = gets(1, 40) + resp("GET", "k41");
+    const log = lookaheadLog(pipeline.slice(0, -3), pipeline.slice(-3));
+    expect(log).toEqual([
+      ...each("ahead", 1, 32),
+      "done",
+      ...each("run", 1, 32),
+      ...each("ahead", 33, 40),
+      "done",
+      ...each("run", 33, 41),
+    ]);
+  });
+
+  test("a lone request, or one followed only by part of the next, is not looked ahead of", () => {
+    expect(lookaheadLog(resp("GET", "a"))).toEqual(["run a"]);
+    expect(lookaheadLog(resp("GET", "a") + "*2\r\n$3\r\nGET\r\n$1", "\r\nb\r\n")).toEqual(["run a", "run b"]);
+  });
+
+  test("an inline request ends the lookahead; the requests after it get their own", () => {
+    expect(lookaheadLog(gets(1, 2) + "GET inline\r\n" + gets(3, 4))).toEqual([
+      ...each("ahead", 1, 2),
+      "done",
+      ...each("run", 1, 2),
+      "run inline",
+      ...each("ahead", 3, 4),
+      "done",
+      ...each("run", 3, 4),
+    ]);
   });
 });
 

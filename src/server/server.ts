@@ -447,9 +447,9 @@ export class Server implements ServerState {
   /**
    * Sends the replies in `out`, or holds them to the end of the turn: when
    * the turn logged a change, and by choice when the read carried several
-   * commands. Pipelining clients then get their
-   * replies in one burst, as Redis writes all replies before it sleeps, and
-   * wake once for them rather than once per reply: GET -P 16 7-9% more
+   * commands. Pipelining clients then get their replies in one burst, as
+   * Redis writes all replies before it sleeps, and wake once for them
+   * rather than once per reply: GET -P 16 7-9% more
    * requests a second and 5-11% less CPU per request (medians of three
    * alternations). A lone request's reply goes out at once: without
    * pipelining the client reads it while the next client is served, and

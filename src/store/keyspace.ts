@@ -458,7 +458,7 @@ export class Keyspace {
     const n = this.prefetchCount;
     this.prefetchCount = 0;
     this.index.homeEntries(this.prefetchHashes, n, this.prefetchHomes);
-    this.prefetched += this.entries.touch(this.prefetchHomes, n);
+    this.prefetched = (this.prefetched + this.entries.touch(this.prefetchHomes, n)) | 0;
   }
 
   // ---- Internals ---------------------------------------------------------

@@ -1,0 +1,31 @@
+/**
+ * A floor for comparisons: a `Bun.listen` server that parses and stores
+ * nothing. It counts the `*`s in each read (one per RESP request) and
+ * writes one constant bulk reply per request, so redis-benchmark against it
+ * measures Bun's socket layer and event loop alone (BENCHMARKS.md, "Profile
+ * after run 13").
+ *
+ *   bun build --compile bench/bare-server.ts --outfile /tmp/bare-server
+ *   /tmp/bare-server 7003
+ */
+const REPLY = Buffer.from("$3\r\nxxx\r\n");
+const MAX_BATCH = 64;
+const replies = Buffer.alloc(REPLY.length * MAX_BATCH);
+for (let i = 0; i < MAX_BATCH; i++) REPLY.copy(replies, i * REPLY.length);
+
+const port = Number(process.argv[2] ?? 7003);
+Bun.listen({
+  hostname: "127.0.0.1",
+  port,
+  socket: {
+    open(socket) {
+      socket.setNoDelay(true); // as AtomicKV and Redis do
+    },
+    data(socket, chunk) {
+      let requests = 0;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 42) requests++;
+      socket.write(replies, 0, Math.min(requests, MAX_BATCH) * REPLY.length);
+    },
+  },
+});
+console.log(`bare server on 127.0.0.1:${port}`);

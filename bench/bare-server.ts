@@ -1,9 +1,10 @@
 /**
  * A floor for comparisons: a `Bun.listen` server that parses and stores
- * nothing. It counts the `*`s in each read (one per RESP request) and
- * writes one constant bulk reply per request, so redis-benchmark against it
- * measures Bun's socket layer and event loop alone (BENCHMARKS.md, "Profile
- * after run 13").
+ * nothing. It counts the `*`s in each read (one per RESP request, as long as
+ * no value holds a `*`, which redis-benchmark's do not) and writes one
+ * constant bulk reply per request, so redis-benchmark against it measures
+ * Bun's socket layer and event loop alone (BENCHMARKS.md, "Profile after
+ * run 13"; bench/tail-floor.sh runs it next to AtomicKV and redis-server).
  *
  *   bun build --compile bench/bare-server.ts --outfile /tmp/bare-server
  *   /tmp/bare-server 7003
@@ -24,7 +25,7 @@ Bun.listen({
     data(socket, chunk) {
       let requests = 0;
       for (let i = 0; i < chunk.length; i++) if (chunk[i] === 42) requests++;
-      socket.write(replies, 0, Math.min(requests, MAX_BATCH) * REPLY.length);
+      for (; requests > 0; requests -= MAX_BATCH) socket.write(replies, 0, Math.min(requests, MAX_BATCH) * REPLY.length);
     },
   },
 });

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The -P 1 tail against a floor: ./atomic_server, redis-server (both AOF
+# everysec) and bench/bare-server.ts (Bun's socket layer alone) on ports
+# 7001-7003, alternated, the order reversed every other round. Prints
+# redis-benchmark's CSV row per run with the server's minor page faults and
+# CPU ticks (/proc/<pid>/stat) around it. BENCHMARKS.md, "Profile after run 13".
+#
+#   bun run build && bash bench/tail-floor.sh [ROUNDS] [get|set]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-6}
+test=${2:-get}
+command -v redis-benchmark >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; }
+[ -x ./atomic_server ] || bun run build
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+bun build --compile bench/bare-server.ts --outfile "$dir/bare-server" >/dev/null
+mkdir "$dir/atomic" "$dir/redis"
+./atomic_server --port 7001 --dir "$dir/atomic" --appendonly yes --appendfsync everysec --loglevel warning &
+declare -A pid=([7001]=$!)
+redis-server --port 7002 --dir "$dir/redis" --appendonly yes --appendfsync everysec --save '' --loglevel warning &
+pid[7002]=$!
+"$dir/bare-server" 7003 >/dev/null &
+pid[7003]=$!
+sleep 1
+# faults and user+system ticks of a process: fields 10, 14 and 15 of its stat
+stat() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $8, $12 + $13}'; }
+bench() { redis-benchmark -p "$1" -c 50 -r 100000 -n 200000 -t "$2" --csv 2>/dev/null | grep -v '"test"'; }
+for port in 7001 7002 7003; do bench "$port" set,get >/dev/null; done # warm-up, not reported
+echo 'round port "test","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms" minflt ticks'
+for round in $(seq "$rounds"); do
+  ports="7001 7002 7003"
+  if (( round % 2 == 0 )); then ports="7003 7002 7001"; fi
+  for port in $ports; do
+    read -r faults0 ticks0 < <(stat "${pid[$port]}")
+    row=$(bench "$port" "$test")
+    read -r faults1 ticks1 < <(stat "${pid[$port]}")
+    echo "$round $port $row $((faults1 - faults0)) $((ticks1 - ticks0))"
+  done
+done

@@ -1,7 +1,8 @@
 import { closeSync, fsync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { OutputBuffer } from "../protocol/reply.ts";
 import type { Keyspace } from "../store/keyspace.ts";
-import type { Snapshot } from "../store/snapshot.ts";
+import type { ByteSink, Entries } from "../store/entries.ts";
+import type { Snapshot, SnapshotVisitor } from "../store/snapshot.ts";
 import type { Logger } from "../util/log.ts";
 import { encodeRecord, type AppendOnlyFile } from "./append-only-file.ts";
 
@@ -40,8 +41,12 @@ export class AofRewrite {
   private fd = -1;
   private aborted = false;
   private readonly out = new OutputBuffer();
+  private readonly records = new SetRecords(this.out);
   private snapshot: Snapshot | null = null;
-  keysWritten = 0;
+
+  get keysWritten(): number {
+    return this.records.count;
+  }
 
   constructor(
     private readonly db: Keyspace,
@@ -96,10 +101,7 @@ export class AofRewrite {
         const deadline = performance.now() + SLICE_MS;
         const slots = delay > 0 ? Math.max(1, Math.floor(10_000 / delay)) : SLOTS_PER_CHECK;
         do {
-          snapshot.read(slots, (key, value, expireAt) => {
-            encodeRecord(this.out, expireAt === 0 ? ["SET", key, value] : ["SET", key, value, "PXAT", String(expireAt)]);
-            this.keysWritten++;
-          });
+          snapshot.read(slots, this.records);
           if (this.out.length >= WRITE_BYTES) flushOut();
         } while (!snapshot.done && delay === 0 && performance.now() < deadline);
         if (delay > 0) await Bun.sleep((slots * delay) / 1000);
@@ -207,5 +209,49 @@ function syncDirectory(): void {
     fsyncSync(dir);
   } finally {
     closeSync(dir);
+  }
+}
+
+const SET = Buffer.from("*3\r\n$3\r\nSET\r\n");
+const SET_WITH_PXAT = Buffer.from("*5\r\n$3\r\nSET\r\n");
+
+/**
+ * Writes each key a snapshot visits as the record that recreates it: SET
+ * key value, with PXAT for a key with a TTL. A key read in place goes from
+ * the arena to the output buffer byte for byte; the bytes are the ones
+ * encodeRecord makes from the same key and value as strings.
+ */
+export class SetRecords implements SnapshotVisitor, ByteSink {
+  count = 0;
+
+  constructor(private readonly out: OutputBuffer) {}
+
+  live(entries: Entries, slot: number, expireAt: number): void {
+    const head = expireAt === 0 ? SET : SET_WITH_PXAT;
+    this.out.copyFrom(head, 0, head.length);
+    entries.readKey(slot, this);
+    entries.readValue(slot, this);
+    if (expireAt !== 0) this.pxat(expireAt);
+    this.count++;
+  }
+
+  kept(key: string, value: string, expireAt: number): void {
+    encodeRecord(this.out, expireAt === 0 ? ["SET", key, value] : ["SET", key, value, "PXAT", String(expireAt)]);
+    this.count++;
+  }
+
+  /** A key's or value's bytes as a RESP bulk string. */
+  bulkBytes(source: Buffer, start: number, length: number): void {
+    this.out.header(36 /* '$' */, length);
+    this.out.copyFrom(source, start, length);
+    this.out.crlf();
+  }
+
+  private pxat(expireAt: number): void {
+    const at = String(expireAt);
+    this.out.write("$4\r\nPXAT\r\n");
+    this.out.header(36 /* '$' */, at.length);
+    this.out.write(at);
+    this.out.crlf();
   }
 }

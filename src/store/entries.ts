@@ -38,7 +38,7 @@ export const VOLATILE = 7;
 export const RECORD_FIELDS = 8;
 const FIELDS = RECORD_FIELDS;
 
-/** Where value bytes are read into (the reply writer). */
+/** Where key and value bytes are read into (the reply writer, the AOF rewrite). */
 export interface ByteSink {
   bulkBytes(source: Buffer, start: number, length: number): void;
 }
@@ -145,6 +145,12 @@ export class Entries {
     const m = slot * FIELDS;
     const at = this.records[m + OFFSET]! + this.keyLength(m);
     return this.pageOf(m).latin1Slice(at, at + this.records[m + VALUE_LENGTH]!);
+  }
+
+  /** Hands the key's bytes to `sink` where they lie, without making a string of them. */
+  readKey(slot: number, sink: ByteSink): void {
+    const m = slot * FIELDS;
+    sink.bulkBytes(this.pageOf(m), this.records[m + OFFSET]!, this.keyLength(m));
   }
 
   /** Hands the value's bytes to `sink` where they lie, without making a string of them. */

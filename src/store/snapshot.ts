@@ -4,6 +4,14 @@ import type { Value } from "./keyspace.ts";
 /** A slot's content at the snapshot's instant; null when the slot held no key. */
 type Preserved = { key: string; value: Value; expireAt: number } | null;
 
+/** What a snapshot's keys are handed to, one call per key. */
+export interface SnapshotVisitor {
+  /** A key unchanged since the snapshot's instant: read it from `entries` in place (readKey, readValue). */
+  live(entries: Entries, slot: number, expireAt: number): void;
+  /** A key that changed after the instant: its content then, as kept by preserve(). */
+  kept(key: string, value: Value, expireAt: number): void;
+}
+
 /**
  * A point-in-time view of the keyspace that is read a slice at a time while
  * the keyspace keeps changing: what Redis gets from fork()'s copy-on-write,
@@ -48,26 +56,23 @@ export class Snapshot {
     this.preserved.set(slot, entries.occupied(slot) ? { key: entries.key(slot), value: entries.value(slot), expireAt: this.expireAt[slot]! } : null);
   }
 
-  /** Visits the next `maxSlots` slots' keys as they were at the snapshot's instant. */
-  read(maxSlots: number, visit: (key: string, value: Value, expireAt: number) => void): void {
+  /**
+   * Visits the next `maxSlots` slots' keys as they were at the snapshot's
+   * instant. Most were not changed since, and are handed over where they
+   * lie in the arena: a rewrite of a million keys makes no string for them.
+   */
+  read(maxSlots: number, visitor: SnapshotVisitor): void {
+    const { entries, expireAt, at } = this;
     const stop = Math.min(this.end, this.cursor + maxSlots);
     for (let slot = this.cursor; slot < stop; slot++) {
-      let key: string | undefined;
-      let value: Value | undefined;
-      let expireAt: number;
-      const kept = this.preserved.get(slot);
+      const kept = this.preserved.size === 0 ? undefined : this.preserved.get(slot);
       if (kept !== undefined) {
         this.preserved.delete(slot);
-        if (kept === null) continue;
-        ({ key, value, expireAt } = kept);
-      } else {
-        if (!this.entries.occupied(slot)) continue;
-        key = this.entries.key(slot);
-        value = this.entries.value(slot);
-        expireAt = this.expireAt[slot]!;
+        if (kept !== null && (kept.expireAt === 0 || kept.expireAt > at)) visitor.kept(kept.key, kept.value, kept.expireAt);
+      } else if (entries.occupied(slot)) {
+        const expires = expireAt[slot]!;
+        if (expires === 0 || expires > at) visitor.live(entries, slot, expires);
       }
-      if (expireAt !== 0 && expireAt <= this.at) continue;
-      visit(key, value, expireAt);
     }
     this.cursor = stop;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
-import type { Snapshot } from "../../src/store/snapshot.ts";
+import type { Snapshot, SnapshotVisitor } from "../../src/store/snapshot.ts";
 import { rng } from "../helpers/random.ts";
 
 /**
@@ -25,16 +25,36 @@ function keyspace(): Keyspace {
 type Entry = { value: string; expireAt: number };
 
 /**
+ * A visitor that hands `visit` every key as strings, whether the snapshot
+ * read it in place (as bytes: collected as the byte strings they were stored
+ * from) or kept it when it changed.
+ */
+function strings(visit: (key: string, value: string, expireAt: number) => void): SnapshotVisitor {
+  let bytes = "";
+  const sink = { bulkBytes: (source: Buffer, start: number, length: number) => void (bytes = source.latin1Slice(start, start + length)) };
+  return {
+    live(entries, slot, expireAt) {
+      entries.readKey(slot, sink);
+      const key = bytes;
+      entries.readValue(slot, sink);
+      visit(key, bytes, expireAt);
+    },
+    kept: visit,
+  };
+}
+
+/**
  * Reads `snapshot` to its end in slices of `slice` slots, calling `between`
  * after each slice, and returns what it visited. A key visited twice fails.
  */
 function readAll(snapshot: Snapshot, slice: number, between: (step: number) => void = () => {}): Map<string, Entry> {
   const seen = new Map<string, Entry>();
+  const visitor = strings((key, value, expireAt) => {
+    if (seen.has(key)) throw new Error(`${JSON.stringify(key)} visited twice`);
+    seen.set(key, { value, expireAt });
+  });
   for (let step = 0; !snapshot.done; step++) {
-    snapshot.read(slice, (key, value, expireAt) => {
-      if (seen.has(key)) throw new Error(`${JSON.stringify(key)} visited twice`);
-      seen.set(key, { value, expireAt });
-    });
+    snapshot.read(slice, visitor);
     between(step);
     if (step > 1_000_000) throw new Error("snapshot never done");
   }
@@ -87,7 +107,7 @@ describe("Snapshot: targeted cases", () => {
     const snapshot = ks.beginSnapshot();
     expect(snapshot.done).toBe(true);
     const seen: string[] = [];
-    snapshot.read(100, (k) => seen.push(k));
+    snapshot.read(100, strings((k) => seen.push(k)));
     expect(seen).toEqual([]);
     ks.endSnapshot(snapshot);
   });
@@ -96,17 +116,17 @@ describe("Snapshot: targeted cases", () => {
     const { ks } = filled(100);
     const snapshot = ks.beginSnapshot();
     const seen: string[] = [];
-    snapshot.read(40, (k) => seen.push(k));
+    snapshot.read(40, strings((k) => seen.push(k)));
     expect(snapshot.cursor).toBe(40);
     expect(snapshot.done).toBe(false);
     expect(seen.length).toBe(40);
-    snapshot.read(59, (k) => seen.push(k));
+    snapshot.read(59, strings((k) => seen.push(k)));
     expect(snapshot.done).toBe(false);
-    snapshot.read(1000, (k) => seen.push(k));
+    snapshot.read(1000, strings((k) => seen.push(k)));
     expect(snapshot.done).toBe(true);
     expect(new Set(seen).size).toBe(100);
     // Reading past the end visits nothing more.
-    snapshot.read(10, (k) => seen.push(k));
+    snapshot.read(10, strings((k) => seen.push(k)));
     expect(seen.length).toBe(100);
     ks.endSnapshot(snapshot);
   });
@@ -141,7 +161,7 @@ describe("Snapshot: targeted cases", () => {
   test("the same slot reused several times before the cursor reaches it keeps the original key", () => {
     const { ks, content } = filled(50);
     const snapshot = ks.beginSnapshot();
-    snapshot.read(5, () => {});
+    snapshot.read(5, strings(() => {}));
     for (let round = 0; round < 5; round++) {
       ks.delete(round === 0 ? key(30) : `reuse${round - 1}`);
       ks.set(`reuse${round}`, `r${round}`, round % 2 === 0 ? T0 + 10 : 0);
@@ -197,7 +217,7 @@ describe("Snapshot: targeted cases", () => {
   test("flush() during the read: the snapshot still visits the content from before the flush", () => {
     const { ks, content } = filled(2000);
     const snapshot = ks.beginSnapshot();
-    snapshot.read(30, () => {});
+    snapshot.read(30, strings(() => {}));
     const afterFirst = new Map([...content].filter(([k]) => k >= key(30)));
     // Changes ahead of the cursor before the flush, then the flush, then a new
     // keyspace that reuses slot numbers from 0 and grows again.
@@ -226,7 +246,7 @@ describe("Snapshot: targeted cases", () => {
     // 1000 keys fill most of the initial 1024 slots.
     const { ks, content } = filled(1000);
     const snapshot = ks.beginSnapshot();
-    snapshot.read(10, () => {});
+    snapshot.read(10, strings(() => {}));
     const afterFirst = new Map([...content].filter(([k]) => k >= key(10)));
     // Grow to 8192 slots, then change keys ahead of the cursor: the slot arrays they live in were replaced.
     for (let i = 0; i < 6000; i++) ks.set(`grown${i}`, "g", i % 2 === 0 ? T0 + 50 : 0);
@@ -253,7 +273,7 @@ describe("Snapshot: targeted cases", () => {
   test("endSnapshot of another (or no) snapshot leaves the current one consistent", () => {
     const { ks, content } = filled(100);
     const snapshot = ks.beginSnapshot();
-    snapshot.read(10, () => {});
+    snapshot.read(10, strings(() => {}));
     ks.endSnapshot(null); // what an aborted rewrite that never began one passes
     ks.delete(key(50));
     ks.set(key(60), "changed");
@@ -399,10 +419,13 @@ describe("Snapshot: randomized against a model", () => {
         if (!snapshot.done) {
           const slice = rand() < 0.9 ? 1 + int(8) : 20 + int(100);
           const cursor = snapshot.cursor;
-          snapshot.read(slice, (k, value, expireAt) => {
-            if (seen.has(k)) throw new Error(`${label}: ${k} visited twice`);
-            seen.set(k, { value, expireAt });
-          });
+          snapshot.read(
+            slice,
+            strings((k, value, expireAt) => {
+              if (seen.has(k)) throw new Error(`${label}: ${k} visited twice`);
+              seen.set(k, { value, expireAt });
+            }),
+          );
           if (snapshot.cursor <= cursor) throw new Error(`${label}: read(${slice}) did not advance the cursor from ${cursor}`);
         }
         if (snapshot.done) {
@@ -526,7 +549,7 @@ describe("Keyspace.dirty counts changes, for deciding what the AOF logs", () => 
     expect(ks.setExpire("missing", T0 + 5)).toBe(false);
     expect(ks.removeExpired()).toBe(0);
     const snapshot = ks.beginSnapshot();
-    snapshot.read(100, () => {});
+    snapshot.read(100, strings(() => {}));
     ks.endSnapshot(snapshot);
     expect(ks.dirty).toBe(before);
   });

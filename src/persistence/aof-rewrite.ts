@@ -1,10 +1,10 @@
 import { closeSync, fsync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { OutputBuffer } from "../protocol/reply.ts";
+import { OutputBuffer, ReplyWriter } from "../protocol/reply.ts";
 import type { Keyspace } from "../store/keyspace.ts";
-import type { ByteSink, Entries } from "../store/entries.ts";
+import type { Entries } from "../store/entries.ts";
 import type { Snapshot, SnapshotVisitor } from "../store/snapshot.ts";
 import type { Logger } from "../util/log.ts";
-import { encodeRecord, type AppendOnlyFile } from "./append-only-file.ts";
+import type { AppendOnlyFile } from "./append-only-file.ts";
 
 /** Work per event-loop turn, so PINGs keep being answered during a rewrite. */
 const SLICE_MS = 4;
@@ -212,46 +212,44 @@ function syncDirectory(): void {
   }
 }
 
-const SET = Buffer.from("*3\r\n$3\r\nSET\r\n");
-const SET_WITH_PXAT = Buffer.from("*5\r\n$3\r\nSET\r\n");
-
 /**
  * Writes each key a snapshot visits as the record that recreates it: SET
- * key value, with PXAT for a key with a TTL. A key read in place goes from
- * the arena to the output buffer byte for byte; the bytes are the ones
- * encodeRecord makes from the same key and value as strings.
+ * key value, with PXAT for a key with a TTL. A record is a request, an
+ * array of bulk strings, so the reply writer's RESP2 frames make it; a key
+ * read in place goes from the arena to the buffer as bytes (its bulkBytes).
  */
-export class SetRecords implements SnapshotVisitor, ByteSink {
+export class SetRecords implements SnapshotVisitor {
   count = 0;
+  private readonly resp: ReplyWriter;
 
-  constructor(private readonly out: OutputBuffer) {}
+  constructor(out: OutputBuffer) {
+    this.resp = new ReplyWriter(out);
+  }
 
   live(entries: Entries, slot: number, expireAt: number): void {
-    const head = expireAt === 0 ? SET : SET_WITH_PXAT;
-    this.out.copyFrom(head, 0, head.length);
-    entries.readKey(slot, this);
-    entries.readValue(slot, this);
-    if (expireAt !== 0) this.pxat(expireAt);
-    this.count++;
+    this.begin(expireAt);
+    entries.readKey(slot, this.resp);
+    entries.readValue(slot, this.resp);
+    this.end(expireAt);
   }
 
   kept(key: string, value: string, expireAt: number): void {
-    encodeRecord(this.out, expireAt === 0 ? ["SET", key, value] : ["SET", key, value, "PXAT", String(expireAt)]);
+    this.begin(expireAt);
+    this.resp.bulk(key);
+    this.resp.bulk(value);
+    this.end(expireAt);
+  }
+
+  private begin(expireAt: number): void {
+    this.resp.array(expireAt === 0 ? 3 : 5);
+    this.resp.bulk("SET");
+  }
+
+  private end(expireAt: number): void {
+    if (expireAt !== 0) {
+      this.resp.bulk("PXAT");
+      this.resp.bulk(String(expireAt));
+    }
     this.count++;
-  }
-
-  /** A key's or value's bytes as a RESP bulk string. */
-  bulkBytes(source: Buffer, start: number, length: number): void {
-    this.out.header(36 /* '$' */, length);
-    this.out.copyFrom(source, start, length);
-    this.out.crlf();
-  }
-
-  private pxat(expireAt: number): void {
-    const at = String(expireAt);
-    this.out.write("$4\r\nPXAT\r\n");
-    this.out.header(36 /* '$' */, at.length);
-    this.out.write(at);
-    this.out.crlf();
   }
 }

@@ -25,16 +25,25 @@ pid[7003]=$!
 sleep 1
 # faults and user+system ticks of a process: fields 10, 14 and 15 of its stat
 stat() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $8, $12 + $13}'; }
+sleeps() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$1/task/$1/status"; }
 bench() { redis-benchmark -p "$1" -c 50 -r 100000 -n 200000 -t "$2" --csv 2>/dev/null | grep -v '"test"'; }
+# The client's user+system CPU in ms (bash's `time` of the run) goes to $dir/client-ms.
+timed_bench() {
+  local TIMEFORMAT='%3U %3S'
+  { time bench "$@"; } 2>"$dir/client-times"
+  awk '{printf "%d\n", ($1 + $2) * 1000}' "$dir/client-times" >"$dir/client-ms"
+}
 for port in 7001 7002 7003; do bench "$port" set,get >/dev/null; done # warm-up, not reported
-echo 'round port "test","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms" minflt ticks'
+echo 'round port "test","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms" minflt ticks sleeps client_cpu_ms'
 for round in $(seq "$rounds"); do
   ports="7001 7002 7003"
   if (( round % 2 == 0 )); then ports="7003 7002 7001"; fi
   for port in $ports; do
     read -r faults0 ticks0 < <(stat "${pid[$port]}")
-    row=$(bench "$port" "$test")
+    sleeps0=$(sleeps "${pid[$port]}")
+    row=$(timed_bench "$port" "$test")
     read -r faults1 ticks1 < <(stat "${pid[$port]}")
-    echo "$round $port $row $((faults1 - faults0)) $((ticks1 - ticks0))"
+    sleeps1=$(sleeps "${pid[$port]}")
+    echo "$round $port $row $((faults1 - faults0)) $((ticks1 - ticks0)) $((sleeps1 - sleeps0)) $(cat "$dir/client-ms")"
   done
 done

@@ -6,8 +6,16 @@ import type { Snapshot, SnapshotVisitor } from "../store/snapshot.ts";
 import type { Logger } from "../util/log.ts";
 import type { AppendOnlyFile } from "./append-only-file.ts";
 
-/** Work per event-loop turn, so PINGs keep being answered during a rewrite. */
-const SLICE_MS = 4;
+/**
+ * Work per event-loop turn, so requests keep being answered during a
+ * rewrite. Under a busy load a turn is this slice plus the turn's requests,
+ * so the slice is what a request waits for. PINGs beside a 50-client mixed
+ * load waited over 10 ms 54-89 times in 30 s with 4 ms slices (six runs),
+ * 2-29 times with 2 ms (four; redis-server 1-15), at the same throughput;
+ * 1 ms slices halved the rewrite's share of the loop and cost ~10% of the
+ * load's throughput (BENCHMARKS.md, "Profile after run 17").
+ */
+const SLICE_MS = 2;
 const SLOTS_PER_CHECK = 2048;
 /** Encoded records are written out at this size. */
 const WRITE_BYTES = 1024 * 1024;

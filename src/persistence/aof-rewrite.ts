@@ -11,7 +11,7 @@ import type { AppendOnlyFile } from "./append-only-file.ts";
  * rewrite. Under a busy load a turn is this slice plus the turn's requests,
  * so the slice is what a request waits for. PINGs beside a 50-client mixed
  * load waited over 10 ms 54-89 times in 30 s with 4 ms slices (six runs),
- * 2-29 times with 2 ms (four; redis-server 1-15), at the same throughput;
+ * 2-29 times with 2 ms (six; redis-server 1-19), at the same throughput;
  * 1 ms slices halved the rewrite's share of the loop and cost 10-15% of the
  * load's throughput (BENCHMARKS.md, "Profile after run 17").
  */

@@ -2,8 +2,10 @@
 # The -P 1 tail against a floor: ./atomic_server, redis-server (both AOF
 # everysec) and bench/bare-server.ts (Bun's socket layer alone) on ports
 # 7001-7003, alternated, the order reversed every other round. Prints
-# redis-benchmark's CSV row per run with the server's minor page faults and
-# CPU ticks (/proc/<pid>/stat) around it. BENCHMARKS.md, "Profile after run 13".
+# redis-benchmark's CSV row per run with, around it, the server's minor page
+# faults and CPU ticks (/proc/<pid>/stat), how often its main thread slept
+# (voluntary context switches) and the CPU ms redis-benchmark itself used.
+# BENCHMARKS.md, "Profile after run 13" and "Profile after run 17".
 #
 #   bun run build && bash bench/tail-floor.sh [ROUNDS] [get|set]
 set -euo pipefail
@@ -27,12 +29,12 @@ sleep 1
 stat() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $8, $12 + $13}'; }
 sleeps() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$1/task/$1/status"; }
 bench() { redis-benchmark -p "$1" -c 50 -r 100000 -n 200000 -t "$2" --csv 2>/dev/null | grep -v '"test"'; }
-# The client's user+system CPU in ms (bash's `time` of the run) goes to $dir/client-ms.
+# bench, with the client's user and system CPU seconds (bash's `time`) left in $dir/client-times.
 timed_bench() {
   local TIMEFORMAT='%3U %3S'
   { time bench "$@"; } 2>"$dir/client-times"
-  awk '{printf "%d\n", ($1 + $2) * 1000}' "$dir/client-times" >"$dir/client-ms"
 }
+client_ms() { awk '{printf "%d", ($1 + $2) * 1000}' "$dir/client-times"; }
 for port in 7001 7002 7003; do bench "$port" set,get >/dev/null; done # warm-up, not reported
 echo 'round port "test","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms" minflt ticks sleeps client_cpu_ms'
 for round in $(seq "$rounds"); do
@@ -44,6 +46,6 @@ for round in $(seq "$rounds"); do
     row=$(timed_bench "$port" "$test")
     read -r faults1 ticks1 < <(stat "${pid[$port]}")
     sleeps1=$(sleeps "${pid[$port]}")
-    echo "$round $port $row $((faults1 - faults0)) $((ticks1 - ticks0)) $((sleeps1 - sleeps0)) $(cat "$dir/client-ms")"
+    echo "$round $port $row $((faults1 - faults0)) $((ticks1 - ticks0)) $((sleeps1 - sleeps0)) $(client_ms)"
   done
 done

@@ -19,8 +19,8 @@
  *   7 seed         bench/seed-benchmark.py (the seed's single blocking Python client, 10,000
  *                  inline SETs): requests/s for both, the seed's 9,683 for reference
  *
- * Throughput runs (goals 1, 2, 3, 5) share one pair of servers, warmed up once
- * by an unmeasured run of goal 1's load on each, and start on an
+ * Throughput runs (goals 1, 2, 3, 5) share one pair of servers, warmed up by
+ * two unmeasured runs of goal 1's load on each, and start on an
  * empty AOF (FLUSHALL, then BGREWRITEAOF to completion, on both servers, so the
  * idle one is not rewriting either). Each round runs every configuration on
  * both servers, alternating which goes first from one round to the next;
@@ -355,14 +355,19 @@ interface ThroughputRun {
 }
 
 /**
- * Goal 1's load, once per server before the measured rounds. A fresh
+ * Goal 1's load, twice per server before the measured rounds. A fresh
  * AtomicKV runs its first ~200k requests while JSC is still compiling the
  * request path (on a JIT thread that shares the two cores with the load):
  * over four fresh starts, the first run's SET p99 was 2.4-3.4 ms and later
  * runs' in the same process 1.0-1.9 ms; redis-server's first runs were like
- * its later ones. Without this, round 1 measured AtomicKV's start-up, not
- * the server at work. redis-server gets the same run.
+ * its later ones. The second run still recompiles: with
+ * BUN_JSC_reportCompileTimes=1, two starts logged ~300 compiles in the first
+ * run, 17 in the second (3 FTL compiles, 52 ms; 65 ms in all) and 0-4 small
+ * ones (under 5 ms) in each of the four runs after. Without both, round 1
+ * measured AtomicKV's start-up, not the server at work. redis-server gets
+ * the same runs.
  */
+const WARMUP_RUNS = 2;
 const WARMUP_CONFIG = CONFIGS.find((c) => c.key === "p1")!;
 
 async function throughputPhase(configs: readonly ThroughputConfig[]): Promise<ThroughputRun[]> {
@@ -371,9 +376,11 @@ async function throughputPhase(configs: readonly ThroughputConfig[]): Promise<Th
   const runs: ThroughputRun[] = [];
   try {
     for (const key of SERVERS) {
-      const { seconds, error } = await runBenchmark(pair[key], throughputArgs(pair[key].port, WARMUP_CONFIG));
-      if (error) throw new Error(`${key}: the warm-up run failed: ${error}`);
-      log(`warm-up ${key.padEnd(8)} ${WARMUP_CONFIG.requests.toLocaleString("en-US")} SET + GET -P 1 in ${seconds.toFixed(1)} s (not measured)`);
+      for (let run = 1; run <= WARMUP_RUNS; run++) {
+        const { seconds, error } = await runBenchmark(pair[key], throughputArgs(pair[key].port, WARMUP_CONFIG));
+        if (error) throw new Error(`${key}: warm-up run ${run} failed: ${error}`);
+        log(`warm-up ${run}/${WARMUP_RUNS} ${key.padEnd(8)} ${WARMUP_CONFIG.requests.toLocaleString("en-US")} SET + GET -P 1 in ${seconds.toFixed(1)} s (not measured)`);
+      }
     }
     for (let round = 1; round <= rounds; round++) {
       for (const config of configs) {
@@ -944,7 +951,7 @@ function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, 
   out.push("commands (PORT and TMP differ per server and run):");
   out.push(`  ${OURS}: ${shellQuote(oursArgv("PORT", "TMP"))}   (${binaryVersion})`);
   out.push(`  ${REDIS}:    ${shellQuote(redisArgv("PORT", "TMP"))}`);
-  if (configsToRun().length > 0) out.push(`  warm-up, once per server before goals 1-3, 5, not measured: ${shellQuote(throughputArgs("PORT", WARMUP_CONFIG))}`);
+  if (configsToRun().length > 0) out.push(`  warm-up, ${WARMUP_RUNS} runs per server before goals 1-3, 5, not measured: ${shellQuote(throughputArgs("PORT", WARMUP_CONFIG))}`);
   for (const c of configsToRun()) {
     out.push(`  goal ${c.key === "p1" ? "1, 5" : c.key === "p16" ? "2" : "3"}: ${shellQuote(throughputArgs("PORT", c))}   (x${rounds} per server, alternating; FLUSHALL + BGREWRITEAOF on both before each)`);
   }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The -P 1 load's event-loop turns, per server: ./atomic_server, redis-server
+# (both AOF everysec) and bench/bare-server.ts (Bun's socket layer alone) on
+# ports 7001-7003, alternated as in bench/tail-floor.sh, each run traced by
+# bench/turn-trace.bt (bpftrace, installed if missing; needs root). One line
+# per run: redis-benchmark's rps and p99, then
+#   turns       turns that handled at least one socket
+#   convoy      turns that handled 25+ sockets, and their us per socket
+#   single_us   the mean turn that handled one socket
+#   long        turns of 500 us or more
+#   stall       long turns of 1-3 sockets: count/ms, and how much of it the
+#               main thread was off its CPU
+#   preempted   ms the main thread was runnable in a turn while another
+#               thread had its CPU, and the three that had it longest
+# BENCHMARKS.md, "Profile after run 18".
+#
+#   bun run build && bash bench/turn-trace.sh [ROUNDS] [get|set]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-4}
+test=${2:-get}
+command -v redis-benchmark >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; }
+command -v bpftrace >/dev/null || { apt-get update -qq && apt-get install -y -qq bpftrace >/dev/null; }
+[ -x ./atomic_server ] || bun run build
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+bun build --compile bench/bare-server.ts --outfile "$dir/bare-server" >/dev/null
+mkdir "$dir/atomic" "$dir/redis"
+./atomic_server --port 7001 --dir "$dir/atomic" --appendonly yes --appendfsync everysec --loglevel warning &
+declare -A pid=([7001]=$!)
+redis-server --port 7002 --dir "$dir/redis" --appendonly yes --appendfsync everysec --save '' --loglevel warning &
+pid[7002]=$!
+"$dir/bare-server" 7003 >/dev/null &
+pid[7003]=$!
+sleep 1
+bench() { redis-benchmark -p "$1" -c 50 -r 100000 -n 200000 -t "$2" --csv 2>/dev/null | grep -v '"test"'; }
+# Warm-up, not reported: two runs, as bench/compare.ts does.
+for port in 7001 7002 7003; do bench "$port" set,get >/dev/null; bench "$port" set,get >/dev/null; done
+# A map's value in the trace (0 when bpftrace printed none).
+value() { awk -v k="$1" '$1 == k":" {x = $2} END {print x + 0}' "$dir/trace"; }
+per() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
+echo 'round port rps p99_ms turns convoy(us/socket) single_us long stall(ms,off_ms) preempted_ms [by]'
+for round in $(seq "$rounds"); do
+  ports="7001 7002 7003"
+  if (( round % 2 == 0 )); then ports="7003 7002 7001"; fi
+  for port in $ports; do
+    bpftrace bench/turn-trace.bt "${pid[$port]}" >"$dir/trace" 2>/dev/null &
+    tracer=$!
+    sleep 1.5 # attaching takes about a second
+    row=$(bench "$port" "$test")
+    kill -INT $tracer
+    wait $tracer || true
+    rps=$(echo "$row" | cut -d, -f2 | tr -d '"')
+    p99=$(echo "$row" | cut -d, -f7 | tr -d '"')
+    by=$(sed -n 's/^@preempted_us\[\(.*\)\]: \(.*\)/\2 \1/p' "$dir/trace" | sort -rn | head -3 | awk '{printf "%s%s=%.1f", (NR > 1 ? " " : ""), $2, $1 / 1000}')
+    echo "$round $port $rps $p99 $(value @turns) $(value @convoy)($(per "$(value @convoy_us)" "$(value @convoy_events)"))" \
+      "$(per "$(value @single_us)" "$(value @single)") $(value @long)" \
+      "$(value @stall)($(per "$(value @stall_us)" 1000),$(per "$(value @stall_off_us)" 1000))" \
+      "$(per "$(value @preempted_total_us)" 1000) [$by]"
+  done
+done

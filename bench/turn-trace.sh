@@ -44,12 +44,16 @@ for round in $(seq "$rounds"); do
   ports="7001 7002 7003"
   if (( round % 2 == 0 )); then ports="7003 7002 7001"; fi
   for port in $ports; do
-    bpftrace bench/turn-trace.bt "${pid[$port]}" >"$dir/trace" 2>/dev/null &
+    bpftrace bench/turn-trace.bt "${pid[$port]}" >"$dir/trace" 2>"$dir/trace-errors" &
     tracer=$!
     sleep 1.5 # attaching takes about a second
     row=$(bench "$port" "$test")
-    kill -INT $tracer
+    kill -INT $tracer 2>/dev/null || true
     wait $tracer || true
+    if ! grep -q '^@turns:' "$dir/trace"; then
+      echo "$round $port: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
+      continue
+    fi
     rps=$(echo "$row" | cut -d, -f2 | tr -d '"')
     p99=$(echo "$row" | cut -d, -f7 | tr -d '"')
     by=$(sed -n 's/^@preempted_us\[\(.*\)\]: \(.*\)/\2 \1/p' "$dir/trace" | sort -rn | head -3 | awk '{printf "%s%s=%.1f", (NR > 1 ? " " : ""), $2, $1 / 1000}')

@@ -241,10 +241,10 @@ export class SetRecords implements SnapshotVisitor {
     this.end(expireAt);
   }
 
-  kept(key: string, value: string, expireAt: number): void {
+  kept(source: Buffer, start: number, keyLength: number, valueLength: number, expireAt: number): void {
     this.begin(expireAt);
-    this.resp.bulk(key);
-    this.resp.bulk(value);
+    this.resp.bulkBytes(source, start, keyLength);
+    this.resp.bulkBytes(source, start + keyLength, valueLength);
     this.end(expireAt);
   }
 

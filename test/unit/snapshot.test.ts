@@ -39,7 +39,9 @@ function strings(visit: (key: string, value: string, expireAt: number) => void):
       entries.readValue(slot, sink);
       visit(key, bytes, expireAt);
     },
-    kept: visit,
+    kept(source, start, keyLength, valueLength, expireAt) {
+      visit(source.latin1Slice(start, start + keyLength), source.latin1Slice(start + keyLength, start + keyLength + valueLength), expireAt);
+    },
   };
 }
 

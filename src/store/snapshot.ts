@@ -39,14 +39,11 @@ export class Snapshot {
   /** Slots below this have been read. */
   cursor = 0;
   /**
-   * Per slot: 0 when not preserved, KEPT_EMPTY, or 1 + the number of its
-   * record in keptAt. Made at the first preserve(): most slots are never
+   * Per slot: 0 when not preserved, KEPT_EMPTY, or 1 + where its record
+   * starts in keptBytes. Made at the first preserve(): most slots are never
    * preserved, and the pages of this array that no write touches stay unmapped.
    */
-  private keptRecord: Int32Array | null = null;
-  /** Where each kept record starts in `keptBytes`. */
-  private keptAt = new Float64Array(1024);
-  private keptCount = 0;
+  private keptRecord: Float64Array | null = null;
   private readonly keptBytes = new OutputBuffer();
   /** Copies the bytes readKey and readValue hand over into keptBytes. */
   private readonly keep = { bulkBytes: (source: Buffer, start: number, length: number) => this.keptBytes.copyFrom(source, start, length) };
@@ -74,21 +71,15 @@ export class Snapshot {
 
   /** Keeps the slot's current content (the keyspace is about to change it). */
   preserve(slot: number): void {
-    this.keptRecord ??= new Int32Array(this.end);
+    this.keptRecord ??= new Float64Array(this.end);
     const { entries } = this;
     if (!entries.occupied(slot)) {
       this.keptRecord[slot] = KEPT_EMPTY;
       return;
     }
-    if (this.keptCount === this.keptAt.length) {
-      const grown = new Float64Array(this.keptAt.length * 2);
-      grown.set(this.keptAt);
-      this.keptAt = grown;
-    }
     const bytes = this.keptBytes;
     const at = bytes.length;
-    this.keptAt[this.keptCount] = at;
-    this.keptRecord[slot] = ++this.keptCount;
+    this.keptRecord[slot] = at + 1;
     bytes.reserve(KEPT_HEADER);
     bytes.length += KEPT_HEADER;
     entries.readKey(slot, this.keep);
@@ -112,7 +103,7 @@ export class Snapshot {
       const record = keptRecord === null ? 0 : keptRecord[slot]!;
       if (record > 0) {
         const buf = this.keptBytes.buf;
-        const start = this.keptAt[record - 1]!;
+        const start = record - 1;
         const expires = buf.readDoubleLE(start + 8);
         if (expires === 0 || expires > at) visitor.kept(buf, start + KEPT_HEADER, buf.readUInt32LE(start), buf.readUInt32LE(start + 4), expires);
       } else if (record === 0 && entries.occupied(slot)) {

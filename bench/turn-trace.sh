@@ -19,31 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
 test=${2:-get}
-command -v redis-benchmark >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; }
 command -v bpftrace >/dev/null || { apt-get update -qq && apt-get install -y -qq bpftrace >/dev/null; }
-[ -x ./atomic_server ] || bun run build
-dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
-bun build --compile bench/bare-server.ts --outfile "$dir/bare-server" >/dev/null
-mkdir "$dir/atomic" "$dir/redis"
-./atomic_server --port 7001 --dir "$dir/atomic" --appendonly yes --appendfsync everysec --loglevel warning &
-declare -A pid=([7001]=$!)
-redis-server --port 7002 --dir "$dir/redis" --appendonly yes --appendfsync everysec --save '' --loglevel warning &
-pid[7002]=$!
-"$dir/bare-server" 7003 >/dev/null &
-pid[7003]=$!
-sleep 1
-bench() { redis-benchmark -p "$1" -c 50 -r 100000 -n 200000 -t "$2" --csv 2>/dev/null | grep -v '"test"'; }
-# Warm-up, not reported: two runs, as bench/compare.ts does.
-for port in 7001 7002 7003; do bench "$port" set,get >/dev/null; bench "$port" set,get >/dev/null; done
+source bench/three-servers.sh
 # A map's value in the trace (0 when bpftrace printed none).
 value() { awk -v k="$1" '$1 == k":" {x = $2} END {print x + 0}' "$dir/trace"; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
 echo 'round port rps p99_ms turns convoy(us/socket) single_us long stall(ms,off_ms) preempted_ms [by]'
 for round in $(seq "$rounds"); do
-  ports="7001 7002 7003"
-  if (( round % 2 == 0 )); then ports="7003 7002 7001"; fi
-  for port in $ports; do
+  for port in $(round_ports "$round"); do
     bpftrace bench/turn-trace.bt "${pid[$port]}" >"$dir/trace" 2>"$dir/trace-errors" &
     tracer=$!
     sleep 1.5 # attaching takes about a second

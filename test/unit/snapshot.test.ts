@@ -160,6 +160,35 @@ describe("Snapshot: targeted cases", () => {
     expect(ks.expireTime(key(63))).toBe(0);
   });
 
+  test("thousands of slots changed ahead of the cursor, scattered and in scrambled order: each is visited as it was", () => {
+    const n = 8000;
+    const { ks, content } = filled(n);
+    const snapshot = ks.beginSnapshot();
+    snapshot.read(100, strings(() => {}));
+    // A random ~15% of the slots past the first 100 change (more slots than
+    // the snapshot's table of kept slots has entries, so some share one):
+    // overwritten (with and without a TTL), expiry changed, or deleted and
+    // the slot taken by a newcomer.
+    const rand = rng(7);
+    const order = Array.from({ length: n - 100 }, (_, i) => 100 + i).filter(() => rand() < 0.15);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = (rand() * (i + 1)) | 0;
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const i of order) {
+      if (i % 4 === 0) ks.set(key(i), `changed${i}`, i % 8 === 0 ? T0 + 99 : 0);
+      else if (i % 4 === 1) ks.setExpire(key(i), T0 + 7);
+      else if (i % 4 === 2) ks.setExpire(key(i), 0);
+      else {
+        ks.delete(key(i));
+        ks.set(`new${i}`, "fresh");
+      }
+    }
+    const seen = readAll(snapshot, 97);
+    expectSameContent(seen, new Map([...content].filter(([k]) => k >= key(100))), "scrambled changes");
+    ks.endSnapshot(snapshot);
+  });
+
   test("the same slot reused several times before the cursor reaches it keeps the original key", () => {
     const { ks, content } = filled(50);
     const snapshot = ks.beginSnapshot();

@@ -77,7 +77,7 @@ export class Snapshot {
 
   /** Whether the keyspace must call `preserve` before changing this slot. */
   covers(slot: number): boolean {
-    return slot >= this.cursor && slot < this.end && (this.keptBits === null || (this.keptBits[slot >>> 5]! & (1 << (slot & 31))) === 0);
+    return slot >= this.cursor && slot < this.end && !this.wasKept(slot);
   }
 
   /** Keeps the slot's current content (the keyspace is about to change it). */
@@ -109,10 +109,10 @@ export class Snapshot {
    * lie in the arena: a rewrite of a million keys makes no string for them.
    */
   read(maxSlots: number, visitor: SnapshotVisitor): void {
-    const { entries, expireAt, at, keptBits } = this;
+    const { entries, expireAt, at } = this;
     const stop = Math.min(this.end, this.cursor + maxSlots);
     for (let slot = this.cursor; slot < stop; slot++) {
-      const record = keptBits === null || (keptBits[slot >>> 5]! & (1 << (slot & 31))) === 0 ? 0 : this.recordOf(slot);
+      const record = this.wasKept(slot) ? this.recordOf(slot) : 0;
       if (record > 0) {
         const buf = this.keptBytes.buf;
         const start = record - 1;
@@ -124,6 +124,10 @@ export class Snapshot {
       }
     }
     this.cursor = stop;
+  }
+
+  private wasKept(slot: number): boolean {
+    return this.keptBits !== null && (this.keptBits[slot >>> 5]! & (1 << (slot & 31))) !== 0;
   }
 
   /** Enters a kept slot's record (1 + its start in keptBytes, or KEPT_EMPTY); each slot is entered once. */

@@ -8,9 +8,14 @@
 # rewrites), traced by bench/rewrite-turns.bt (bpftrace, installed if
 # missing; needs root). One line per run: rewrites and their ms, then turns,
 # turns of 3+ and 5+ ms, and the main thread's page faults, inside rewrites
-# and outside. BENCHMARKS.md, "Profile after run 20".
+# and outside, then turns in which the main thread slept (waited off its
+# CPU: the disk, a lock) 2+ and 5+ ms, and the ms it slept inside turns in
+# all. BENCHMARKS.md, "Profile after run 20".
 #
 #   bun run build && bash bench/rewrite-turns.sh [ROUNDS] [SECONDS] [BINARY...]
+#
+# SERVER_ARGS adds options to every server, e.g.
+# SERVER_ARGS="--auto-aof-rewrite-percentage 0" for the load without rewrites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
@@ -25,11 +30,12 @@ dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=7009
 value() { awk -v k="$1" '$1 == k":" {x = $2} END {print x + 0}' "$dir/trace"; }
-echo 'round binary rewrites rewrite_ms | in rewrites: turns 3ms+ 5ms+ faults | outside: turns 3ms+ 5ms+ faults'
+echo 'round binary rewrites rewrite_ms | in rewrites: turns 3ms+ 5ms+ faults | outside: turns 3ms+ 5ms+ faults | slept 2ms+ 5ms+ (in rewrites, outside) slept_ms'
 for round in $(seq "$rounds"); do
   for binary in "${binaries[@]}"; do
     rm -rf "$dir/data" && mkdir "$dir/data"
-    "$binary" --port $port --dir "$dir/data" --appendonly yes --appendfsync everysec --loglevel warning &
+    # shellcheck disable=SC2086 # SERVER_ARGS is a list of options
+    "$binary" --port $port --dir "$dir/data" --appendonly yes --appendfsync everysec --loglevel warning ${SERVER_ARGS:-} &
     server=$!
     sleep 1
     redis-benchmark -p $port -t set -r 1000000 -n 4000000 -d 32 -P 64 -c 20 -q >/dev/null
@@ -48,6 +54,6 @@ for round in $(seq "$rounds"); do
       echo "$round $binary: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
       continue
     fi
-    echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults)"
+    echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults) | $(value @rewrite_slept_2ms) $(value @rewrite_slept_5ms) $(value @other_slept_2ms) $(value @other_slept_5ms) $(value @slept_ms)"
   done
 done

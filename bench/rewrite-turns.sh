@@ -54,6 +54,6 @@ for round in $(seq "$rounds"); do
       echo "$round $binary: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
       continue
     fi
-    echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults) | $(value @rewrite_slept_2ms) $(value @rewrite_slept_5ms) $(value @other_slept_2ms) $(value @other_slept_5ms) $(value @slept_ms)"
+    echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults) | $(value @rewrite_slept_2ms) $(value @rewrite_slept_5ms) $(value @other_slept_2ms) $(value @other_slept_5ms) $(awk -v us="$(value @slept_us)" 'BEGIN {printf "%.1f", us / 1000}')"
   done
 done

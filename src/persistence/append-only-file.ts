@@ -11,10 +11,10 @@ import { describeError } from "./errors.ts";
  * allocation), so the less each fsync carries, the shorter those waits: as
  * Redis's aof-rewrite-incremental-fsync does for a rewrite's file. Under
  * bench/compare.ts goal 6's load over 1M keys (6-8 MB of AOF a second),
- * six 20-25 s runs of each build (bench/rewrite-turns.sh): turns in which
- * the event loop slept 2 ms or more went from 21 to 6, the time it slept
- * in turns from 107 to 59 ms. Under 512 KiB of writes a second it is one
- * fsync a second, as before.
+ * eight 20-25 s runs of each build (bench/rewrite-turns.sh): turns in
+ * which the event loop slept 2 ms or more went from 29 to 7, those of 5 ms
+ * or more from 11 to 2 (BENCHMARKS.md). Under 512 KiB of writes a second it
+ * is one fsync a second, as before.
  */
 const EARLY_FSYNC_BYTES = 512 * 1024;
 

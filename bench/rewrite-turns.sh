@@ -24,12 +24,11 @@ shift 2 || shift $#
 binaries=("$@")
 (( ${#binaries[@]} > 0 )) || binaries=(./atomic_server)
 command -v redis-benchmark >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; }
-command -v bpftrace >/dev/null || { apt-get update -qq && apt-get install -y -qq bpftrace >/dev/null; }
 [ -x ./atomic_server ] || bun run build
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=7009
-value() { awk -v k="$1" '$1 == k":" {x = $2} END {print x + 0}' "$dir/trace"; }
+source bench/bpftrace.sh
 echo 'round binary rewrites rewrite_ms | in rewrites: turns 3ms+ 5ms+ faults | outside: turns 3ms+ 5ms+ faults | slept 2ms+ 5ms+ (in rewrites, outside) slept_ms'
 for round in $(seq "$rounds"); do
   for binary in "${binaries[@]}"; do
@@ -40,20 +39,14 @@ for round in $(seq "$rounds"); do
     sleep 1
     redis-benchmark -p $port -t set -r 1000000 -n 4000000 -d 32 -P 64 -c 20 -q >/dev/null
     sleep 2
-    bpftrace bench/rewrite-turns.bt $server >"$dir/trace" 2>"$dir/trace-errors" &
-    tracer=$!
-    sleep 2 # attaching takes about a second
+    start_trace bench/rewrite-turns.bt $server
     timeout "$seconds" redis-benchmark -p $port -t set,get,incr,mset -c 40 -r 1000000 -d 32 -n 50000 -l -q --csv >/dev/null &
     load=$!
     timeout "$seconds" redis-benchmark -p $port -c 10 -r 1000000 -n 50000 -l -q --csv DEL 'key:__rand_int__' >/dev/null || true
     wait $load || true
-    kill -INT $tracer 2>/dev/null || true
-    wait $tracer || true
+    stop_trace @other_turns "$round $binary" && traced=1 || traced=0
     kill $server && wait $server || true
-    if ! grep -q '^@other_turns:' "$dir/trace"; then
-      echo "$round $binary: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
-      continue
-    fi
+    (( traced )) || continue
     echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults) | $(value @rewrite_slept_2ms) $(value @rewrite_slept_5ms) $(value @other_slept_2ms) $(value @other_slept_5ms) $(awk -v us="$(value @slept_us)" 'BEGIN {printf "%.1f", us / 1000}')"
   done
 done

@@ -2,7 +2,7 @@
 # The -P 1 load's event-loop turns, per server: ./atomic_server, redis-server
 # (both AOF everysec) and bench/bare-server.ts (Bun's socket layer alone) on
 # ports 7001-7003, alternated as in bench/tail-floor.sh, each run traced by
-# bench/turn-trace.bt (bpftrace, installed if missing; needs root). One line
+# bench/turn-trace.bt (bpftrace through bench/bpftrace.sh: installed if missing; needs root). One line
 # per run: redis-benchmark's rps and p99, then
 #   turns       turns that handled at least one socket
 #   convoy      turns that handled 25+ sockets, and their us per socket
@@ -19,24 +19,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
 test=${2:-get}
-command -v bpftrace >/dev/null || { apt-get update -qq && apt-get install -y -qq bpftrace >/dev/null; }
 source bench/three-servers.sh
-# A map's value in the trace (0 when bpftrace printed none).
-value() { awk -v k="$1" '$1 == k":" {x = $2} END {print x + 0}' "$dir/trace"; }
+source bench/bpftrace.sh
 per() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
 echo 'round port rps p99_ms turns convoy(us/socket) single_us long stall(ms,off_ms) preempted_ms [by]'
 for round in $(seq "$rounds"); do
   for port in $(round_ports "$round"); do
-    bpftrace bench/turn-trace.bt "${pid[$port]}" >"$dir/trace" 2>"$dir/trace-errors" &
-    tracer=$!
-    sleep 1.5 # attaching takes about a second
+    start_trace bench/turn-trace.bt "${pid[$port]}"
     row=$(bench "$port" "$test")
-    kill -INT $tracer 2>/dev/null || true
-    wait $tracer || true
-    if ! grep -q '^@turns:' "$dir/trace"; then
-      echo "$round $port: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
-      continue
-    fi
+    stop_trace @turns "$round $port" || continue
     rps=$(echo "$row" | cut -d, -f2 | tr -d '"')
     p99=$(echo "$row" | cut -d, -f7 | tr -d '"')
     by=$(sed -n 's/^@preempted_us\[\(.*\)\]: \(.*\)/\2 \1/p' "$dir/trace" | sort -rn | head -3 | awk '{printf "%s%s=%.1f", (NR > 1 ? " " : ""), $2, $1 / 1000}')

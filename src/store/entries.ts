@@ -25,13 +25,19 @@ const VALUE_LENGTH = 1;
 const PAGE = 2;
 const OFFSET = 3;
 /**
- * Fields 4-7 of each record are the keyspace's: recency list links, last
- * access, and the key's place among keys with a TTL. They sit here, in the
- * 32 bytes (half a cache line) a lookup reads anyway, so that a GET that
- * refreshes recency touches one line for its key instead of five arrays.
+ * Fields 4-7 of each record are the keyspace's: recency, last access, and
+ * the key's place among keys with a TTL. They sit here, in the 32 bytes
+ * (half a cache line) a lookup reads anyway, so that a GET that refreshes
+ * recency touches one line for its key instead of five arrays.
+ *
+ * Recency is the key's neighbours in the keyspace's LRU list (PREV, NEXT)
+ * while it keeps one, and otherwise the number of the key's last access in
+ * two 31-bit halves (ACCESS_LOW, ACCESS_HIGH) in the same two fields.
  */
 export const PREV = 4;
 export const NEXT = 5;
+export const ACCESS_LOW = PREV;
+export const ACCESS_HIGH = NEXT;
 export const LAST_ACCESS = 6;
 /** Position in the keyspace's array of keys with a TTL, + 1; 0 for a key without one. */
 export const VOLATILE = 7;

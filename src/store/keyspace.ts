@@ -1,5 +1,5 @@
 import type { EvictionPolicy } from "../config/options.ts";
-import { Entries, LAST_ACCESS, NEXT, PREV, RECORD_FIELDS, VOLATILE, type ByteSink } from "./entries.ts";
+import { ACCESS_HIGH, ACCESS_LOW, Entries, LAST_ACCESS, NEXT, PREV, RECORD_FIELDS, VOLATILE, type ByteSink } from "./entries.ts";
 import { HashIndex } from "./hash-index.ts";
 import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
 import { resizeSlots, slotFloat64s, slotInt32s } from "./slot-arrays.ts";
@@ -14,10 +14,11 @@ import { decimalLength } from "../util/numbers.ts";
  * machine words instead of an object per entry, and so the GC has nothing
  * to trace at all: keys and values are bytes in arena pages (Entries).
  *
- * - Recency is exact: every access moves the key to the head of a doubly
- *   linked list (PREV/NEXT in the records), and LRU eviction takes the tail. Redis
- *   instead samples keys by a 1-second clock and can evict a hot key under
- *   bursty writes; this cannot.
+ * - Recency is exact: while an LRU policy may evict, every access moves
+ *   the key to the head of a doubly linked list (PREV/NEXT in the records),
+ *   and eviction takes the tail. Redis instead samples keys by a 1-second
+ *   clock and can evict a hot key under bursty writes; this cannot. With
+ *   no such policy in force, an access only numbers the key (see `linked`).
  * - Keys with a TTL are also kept in a second list in recency order (for
  *   volatile-lru) and in a dense array (for O(1) uniform random picks by the
  *   active expiry cycle, volatile-random and volatile-ttl).
@@ -32,6 +33,8 @@ import { decimalLength } from "../util/numbers.ts";
 export type Value = string;
 
 const NONE = -1;
+/** An access number's low half counts to 2^31 (ACCESS_LOW is an int32 field), then carries into ACCESS_HIGH. */
+const ACCESS_LOW_LIMIT = 2 ** 31;
 /** Keys one prefetch covers: a lookahead's requests (LOOKAHEAD_FRAMES) with a key or two each. */
 const PREFETCH_KEYS = 64;
 /** Key strings up to this long are looked up through one reused buffer (keyBytes). */
@@ -66,12 +69,13 @@ export class Keyspace {
   private keyScratch = Buffer.allocUnsafeSlow(256);
 
   /**
-   * Each slot's record, shared with Entries (entries.ts lays it out): all
-   * keys in a list, most recently used at the head (PREV, NEXT); the last
-   * access in seconds since `epochSeconds` (LAST_ACCESS, for OBJECT
-   * IDLETIME); the slot's place in `volatileSlots` + 1 (VOLATILE). In the
-   * record, a read's lookup and recency refresh touch the key's cache line
-   * and its two neighbours', not eight arrays (random GETs over 1M keys,
+   * Each slot's record, shared with Entries (entries.ts lays it out):
+   * recency (all keys in a list, most recently used at the head, PREV and
+   * NEXT, or the key's access number: see `linked`); the last access in
+   * seconds since `epochSeconds` (LAST_ACCESS, for OBJECT IDLETIME); the
+   * slot's place in `volatileSlots` + 1 (VOLATILE). In the record, a read's
+   * lookup and recency refresh touch the key's cache line (and, with the
+   * list, its two neighbours'), not eight arrays (random GETs over 1M keys,
    * `bun bench/micro.ts --filter readIntoAt`: 1.02-1.33 µs before, 0.80-0.84 after).
    */
   private records = this.entries.records;
@@ -93,8 +97,20 @@ export class Keyspace {
   usedMemory = 0;
   /** Estimated bytes let go (deleted, evicted, expired, overwritten, flushed); the server resets it when it collects. */
   releasedMemory = 0;
-  maxmemory = 0;
-  policy: EvictionPolicy = "allkeys-lru";
+  private memoryLimit = 0;
+  private evictionPolicy: EvictionPolicy = "allkeys-lru";
+  /**
+   * Whether the recency lists (PREV/NEXT, vlinks) are kept: only while an
+   * LRU policy may evict, the lists' one reader. Otherwise an access writes
+   * the next access number into the key's record (ACCESS_LOW/HIGH), a line
+   * the lookup has just read, instead of relinking the key and its two
+   * neighbours: two cache misses per GET, and GET -P 1's p99 ~0.05 ms
+   * higher (BENCHMARKS.md, "Recency without the list"). Recency stays
+   * exact: turning such a policy on sorts the keys by their numbers once.
+   */
+  private linked = false;
+  private accessLow = 0;
+  private accessHigh = 0;
   /** The time commands run at: set once per batch by the server, as Redis caches mstime. */
   now = Date.now();
 
@@ -121,6 +137,23 @@ export class Keyspace {
 
   get volatileSize(): number {
     return this.volatileCount;
+  }
+
+  /** Bytes keys and values may take before the policy evicts (0: no limit). */
+  get maxmemory(): number {
+    return this.memoryLimit;
+  }
+  set maxmemory(bytes: number) {
+    this.memoryLimit = bytes;
+    this.keepListsIfEvicting();
+  }
+
+  get policy(): EvictionPolicy {
+    return this.evictionPolicy;
+  }
+  set policy(policy: EvictionPolicy) {
+    this.evictionPolicy = policy;
+    this.keepListsIfEvicting();
   }
 
   // ---- Reads -------------------------------------------------------------
@@ -245,7 +278,8 @@ export class Keyspace {
       }
       this.dirty++;
       this.expireAt[slot] = 0;
-      this.linkHead(slot);
+      if (this.linked) this.linkHead(slot);
+      else this.numberAccess(slot);
       this.records[slot * RECORD_FIELDS + LAST_ACCESS] = this.accessStamp();
       this.usedMemory += this.slotBytes(slot);
     } else {
@@ -533,6 +567,10 @@ export class Keyspace {
   private touchSlot(slot: number): void {
     const r = slot * RECORD_FIELDS;
     this.records[r + LAST_ACCESS] = this.accessStamp();
+    if (!this.linked) {
+      this.numberAccess(slot);
+      return;
+    }
     if (this.head !== slot) {
       this.unlink(slot);
       this.linkHead(slot);
@@ -551,7 +589,7 @@ export class Keyspace {
     if (expireAt !== 0 && !wasVolatile) {
       this.volatileSlots[this.volatileCount++] = slot;
       this.records[slot * RECORD_FIELDS + VOLATILE] = this.volatileCount;
-      this.vlinkHead(slot);
+      if (this.linked) this.vlinkHead(slot);
     } else if (expireAt === 0 && wasVolatile) {
       this.removeVolatile(slot);
     }
@@ -563,7 +601,7 @@ export class Keyspace {
     this.volatileSlots[pos] = last;
     this.records[last * RECORD_FIELDS + VOLATILE] = pos + 1;
     this.records[slot * RECORD_FIELDS + VOLATILE] = 0;
-    this.vunlink(slot);
+    if (this.linked) this.vunlink(slot);
   }
 
   private removeSlot(slot: number): void {
@@ -573,7 +611,7 @@ export class Keyspace {
     this.usedMemory -= bytes;
     this.releasedMemory += bytes;
     this.index.remove(slot);
-    this.unlink(slot);
+    if (this.linked) this.unlink(slot);
     if (this.records[slot * RECORD_FIELDS + VOLATILE] !== 0) this.removeVolatile(slot);
     this.expireAt[slot] = 0;
     this.entries.remove(slot);
@@ -597,6 +635,65 @@ export class Keyspace {
     this.records = this.entries.records;
     this.index.attach(this.entries, this.hashes);
     this.capacity = capacity;
+  }
+
+  /** Gives the key the next access number (while the lists are not kept). */
+  private numberAccess(slot: number): void {
+    let low = this.accessLow + 1;
+    if (low === ACCESS_LOW_LIMIT) {
+      low = 0;
+      this.accessHigh++;
+    }
+    this.accessLow = low;
+    this.records[slot * RECORD_FIELDS + ACCESS_LOW] = low;
+    this.records[slot * RECORD_FIELDS + ACCESS_HIGH] = this.accessHigh;
+  }
+
+  /** Keeps the recency lists exactly while an LRU policy may evict, and numbers accesses otherwise. */
+  private keepListsIfEvicting(): void {
+    const lru = this.evictionPolicy === "allkeys-lru" || this.evictionPolicy === "volatile-lru";
+    const wanted = this.memoryLimit !== 0 && lru;
+    if (wanted === this.linked) return;
+    if (wanted) this.linkByAccessNumber();
+    else this.numberByList();
+    this.linked = wanted;
+  }
+
+  /**
+   * Builds both lists from the keys' access numbers, least recent first.
+   * O(n log n), once, when eviction is turned on (at startup or by CONFIG
+   * SET): 20 ms for 100k keys on the 2-core machine BENCHMARKS.md describes,
+   * 0.2 s for 1M, the server not answering meanwhile.
+   */
+  private linkByAccessNumber(): void {
+    const records = this.records;
+    const slots = new Int32Array(this.index.size);
+    const numbers = new Float64Array(this.highWater);
+    let n = 0;
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (!this.entries.occupied(slot)) continue;
+      slots[n++] = slot;
+      const r = slot * RECORD_FIELDS;
+      numbers[slot] = records[r + ACCESS_HIGH]! * ACCESS_LOW_LIMIT + records[r + ACCESS_LOW]!;
+    }
+    slots.sort((a, b) => numbers[a]! - numbers[b]!);
+    this.head = this.tail = this.vhead = this.vtail = NONE;
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      this.linkHead(slot);
+      if (records[slot * RECORD_FIELDS + VOLATILE] !== 0) this.vlinkHead(slot);
+    }
+  }
+
+  /** Numbers the keys in list order, least recent first, and stops keeping the lists. */
+  private numberByList(): void {
+    const records = this.records;
+    for (let slot = this.tail; slot !== NONE; ) {
+      const newer = records[slot * RECORD_FIELDS + PREV]!;
+      this.numberAccess(slot);
+      slot = newer;
+    }
+    this.head = this.tail = this.vhead = this.vtail = NONE;
   }
 
   private linkHead(slot: number): void {

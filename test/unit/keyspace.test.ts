@@ -443,6 +443,111 @@ describe("exact LRU eviction", () => {
   });
 });
 
+describe("recency while no LRU policy evicts (access numbers instead of the list)", () => {
+  /**
+   * Runs a random workload with eviction off, against a model Map in
+   * recency order (oldest first), then turns `policy` on with a 1-byte
+   * limit and returns the keys in the order they were evicted.
+   */
+  function workloadThenEvict(ks: Keyspace, model: Map<string, boolean>, rand: () => number, ops: number, policy: "allkeys-lru" | "volatile-lru"): string[] {
+    const use = (k: string, volatile: boolean) => {
+      model.delete(k);
+      model.set(k, volatile);
+    };
+    const randomKey = () => {
+      const keys = [...model.keys()];
+      return keys[(rand() * keys.length) | 0]!;
+    };
+    for (let op = 0; op < ops; op++) {
+      const r = rand();
+      if (r < 0.3 || model.size === 0) {
+        const k = `key:${op}:${(rand() * 1e6) | 0}`;
+        const volatile = rand() < 0.4;
+        ks.set(k, "v", volatile ? T0 + 1_000_000 : 0);
+        use(k, volatile);
+      } else if (r < 0.55) {
+        const k = randomKey();
+        if (rand() < 0.5) expect(ks.get(k)).toBe("v");
+        else expect(ks.touch(k)).toBe(true);
+        use(k, model.get(k)!);
+      } else if (r < 0.7) {
+        ks.peek(randomKey()); // not a use
+      } else if (r < 0.8) {
+        const k = randomKey();
+        ks.set(k, "v", KEEP_TTL); // an overwrite is a use
+        use(k, model.get(k)!);
+      } else if (r < 0.9) {
+        const k = randomKey();
+        expect(ks.delete(k)).toBe(true);
+        model.delete(k);
+      } else {
+        // Eviction switched off and on without evicting: the order survives both ways.
+        ks.maxmemory = 1 << 30;
+        if (rand() < 0.5) ks.policy = "noeviction";
+        ks.maxmemory = 0;
+        ks.policy = "allkeys-lru";
+      }
+    }
+    const evicted: string[] = [];
+    ks.onRemoved = (k) => evicted.push(k);
+    ks.policy = policy;
+    ks.maxmemory = 1;
+    ks.evictIfNeeded();
+    ks.onRemoved = null;
+    return evicted;
+  }
+
+  test("turning allkeys-lru on evicts in exact recency order what was used while it was off", () => {
+    for (const seed of [3, 99, 2024]) {
+      const rand = rng(seed);
+      const ks = keyspace();
+      const model = new Map<string, boolean>();
+      expect(workloadThenEvict(ks, model, rand, 3000, "allkeys-lru")).toEqual([...model.keys()]);
+      expect(ks.size).toBe(0);
+      expect(ks.usedMemory).toBe(0);
+    }
+  });
+
+  test("turning volatile-lru on evicts the keys with a TTL in exact recency order, and only them", () => {
+    for (const seed of [5, 77]) {
+      const rand = rng(seed);
+      const ks = keyspace();
+      const model = new Map<string, boolean>();
+      const evicted = workloadThenEvict(ks, model, rand, 3000, "volatile-lru");
+      expect(evicted).toEqual([...model.entries()].filter(([, volatile]) => volatile).map(([k]) => k));
+      expect(ks.size).toBe(model.size - evicted.length);
+      expect(ks.volatileSize).toBe(0);
+    }
+  });
+
+  test("recency kept by the list is handed back to access numbers when eviction is turned off", () => {
+    const ks = keyspace();
+    ks.maxmemory = 1 << 30;
+    for (let i = 0; i < 10; i++) ks.set(key(i), SAME);
+    for (const i of [4, 0, 7]) ks.get(key(i));
+    ks.maxmemory = 0; // from the list to numbers
+    ks.touch(key(2));
+    const evicted: string[] = [];
+    ks.onRemoved = (k) => evicted.push(k);
+    ks.maxmemory = 1; // and back
+    ks.evictIfNeeded();
+    expect(evicted).toEqual([1, 3, 5, 6, 8, 9, 4, 0, 7, 2].map(key));
+  });
+
+  test("the access number's low half carries into the high half without losing the order", () => {
+    const ks = keyspace();
+    // 2^31 accesses take hours; start the counter just below the carry instead.
+    (ks as unknown as { accessLow: number }).accessLow = 2 ** 31 - 4;
+    for (let i = 0; i < 8; i++) ks.set(key(i), SAME); // numbers straddle the carry
+    for (const i of [6, 1, 3]) ks.get(key(i));
+    const evicted: string[] = [];
+    ks.onRemoved = (k) => evicted.push(k);
+    ks.maxmemory = 1;
+    ks.evictIfNeeded();
+    expect(evicted).toEqual([0, 2, 4, 5, 7, 6, 1, 3].map(key));
+  });
+});
+
 describe("volatile and random policies only take eligible keys", () => {
   /** 10 persistent keys p*, 10 volatile keys v*, exactly full. */
   function mixed(policy: Keyspace["policy"]): { ks: Keyspace; persistent: string[]; volatile: string[] } {

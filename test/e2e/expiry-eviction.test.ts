@@ -310,6 +310,34 @@ describe("eviction", () => {
     }
   }, 30_000);
 
+  test("allkeys-lru turned on by CONFIG SET evicts in exactly the order keys were used before it", async () => {
+    // Without maxmemory the server keeps no LRU list, only each key's access
+    // number; turning eviction on must rebuild the exact order from those.
+    const server = await startServer([]);
+    const redis = client(server.port);
+    try {
+      const key = (i: number) => `key:${String(i).padStart(3, "0")}`;
+      for (let i = 0; i < 20; i++) await redis.set(key(i), "v".repeat(100));
+      for (const i of [5, 0, 12]) expect(await redis.get(key(i))).toBe("v".repeat(100));
+      await redis.set(key(3), "w".repeat(100)); // an overwrite is a use
+      expect(await redis.exists(key(7))).toBe(1); // EXISTS is not
+      const used = infoField(await redis.info("memory"), "used_memory");
+      // One byte under: each write first evicts one key (keys cost the same), the least recently used.
+      expect(await redis.config("SET", "maxmemory", String(used - 1))).toBe("OK");
+      const expected = [1, 2, 4, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 5, 0, 12, 3];
+      for (let n = 0; n < expected.length; n++) {
+        await redis.set(`new:${String(n).padStart(3, "0")}`, "n".repeat(100));
+        const gone = [];
+        for (let i = 0; i < 20; i++) if ((await redis.exists(key(i))) === 0) gone.push(i);
+        expect(gone).toEqual(expected.slice(0, n + 1).sort((a, b) => a - b));
+      }
+      expect(infoField(await redis.info("stats"), "evicted_keys")).toBe(20);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
   test("maxmemory 64mb bounds resident memory while ~300 MB of values are written", async () => {
     const server = await startServer(["--maxmemory", "64mb"]);
     const redis = client(server.port);

@@ -83,14 +83,6 @@ export class Server implements ServerState {
   tlsPort = 0;
 
   commandClock = Bun.nanoseconds();
-  /**
-   * Date.now() minus Bun.nanoseconds() in ms, re-read by the cron: a read
-   * takes its wall-clock time from the one clock read that also starts its
-   * first command's timing (a clock read is ~40 ns here; perf put the
-   * three per GET at ~1.3% of the main thread). A step of the system clock
-   * shows within a cron period (1/hz s).
-   */
-  private wallClockOffsetMs = Date.now() - Bun.nanoseconds() / 1e6;
   readonly slowlog = new SlowLog(128);
   slowlogThresholdUs = 10_000;
   readonly latency = new LatencyMonitor(0);
@@ -353,14 +345,13 @@ export class Server implements ServerState {
 
   private onData(client: Client, chunk: Buffer): void {
     if (client.closed || client.closeAfterReply) return;
-    const clock = Bun.nanoseconds();
-    const now = Math.floor(this.wallClockOffsetMs + clock / 1e6);
+    const now = Date.now();
     client.lastInteraction = now;
     this.db.now = now;
     this.stats.netInputBytes += chunk.length;
     this.stats.totalReadsProcessed++;
     this.context.client = client;
-    this.commandClock = clock;
+    this.commandClock = Bun.nanoseconds();
     this.commandsThisRead = 0;
     try {
       client.parser.feed(chunk, this.onCommand, this.onInlineError, this.onFrame, this.lookahead);
@@ -559,7 +550,6 @@ export class Server implements ServerState {
     const periodMs = 1000 / this.config.values.hz;
     this.cron = setInterval(() => {
       const now = Date.now();
-      this.wallClockOffsetMs = now - Bun.nanoseconds() / 1e6;
       this.persistence.tick(now);
       if (this.gate.waiting) this.gate.commit();
       for (const client of this.clientsById.values()) {

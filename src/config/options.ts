@@ -23,104 +23,80 @@ export interface OptionSpec<T> {
   merge?(earlier: T, later: T): T;
 }
 
-function integer(opts: { default: number; min: number; max: number; mutable: boolean; help: string }): OptionSpec<number> {
-  const accepts = opts.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${opts.min}` : `an integer from ${opts.min} to ${opts.max}`;
-  return {
-    accepts,
-    defaultText: String(opts.default),
-    mutable: opts.mutable,
-    help: opts.help,
-    parse(text) {
-      const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(value) || value < opts.min || value > opts.max) return { ok: false, expected: accepts };
-      return { ok: true, value };
-    },
-    format: String,
-  };
+/** What every kind of option is given: its default as written, whether CONFIG SET may change it, and its help line. */
+interface OptionBasics {
+  default: string;
+  mutable: boolean;
+  help: string;
 }
 
-function memory(opts: { default: string; mutable: boolean; help: string }): OptionSpec<number> {
-  const accepts = "a memory size such as 0, 1048576, 100mb or 2gb";
+/**
+ * An option whose values `accepts` describes: `parse` returns null for
+ * text that is not one, and the error then names what was expected.
+ */
+function option<T>(accepts: string, basics: OptionBasics, parse: (text: string) => T | null, format: (value: T) => string): OptionSpec<T> {
   return {
     accepts,
-    defaultText: opts.default,
-    mutable: opts.mutable,
-    help: opts.help,
+    defaultText: basics.default,
+    mutable: basics.mutable,
+    help: basics.help,
     parse(text) {
-      const value = parseMemory(text);
+      const value = parse(text);
       return value === null ? { ok: false, expected: accepts } : { ok: true, value };
     },
-    format: String,
+    format,
   };
 }
 
-function oneOf<V extends string>(values: readonly V[], opts: { default: V; mutable: boolean; help: string }): OptionSpec<V> {
-  const accepts = `one of ${values.join(", ")}`;
-  return {
-    accepts,
-    defaultText: opts.default,
-    mutable: opts.mutable,
-    help: opts.help,
-    parse(text) {
-      const value = text.toLowerCase() as V;
-      return values.includes(value) ? { ok: true, value } : { ok: false, expected: accepts };
-    },
-    format: (value) => value,
+function integer(opts: { default: number; min: number; max: number; mutable: boolean; help: string }): OptionSpec<number> {
+  const accepts = opts.max === Number.MAX_SAFE_INTEGER ? `an integer >= ${opts.min}` : `an integer from ${opts.min} to ${opts.max}`;
+  const parse = (text: string) => {
+    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+    return Number.isSafeInteger(value) && value >= opts.min && value <= opts.max ? value : null;
   };
+  return option(accepts, { ...opts, default: String(opts.default) }, parse, String);
 }
 
-function text(opts: { default: string; mutable: boolean; help: string; accepts?: string; validate?: (v: string) => boolean }): OptionSpec<string> {
-  const accepts = opts.accepts ?? "a string";
-  return {
-    accepts,
-    defaultText: opts.default,
-    mutable: opts.mutable,
-    help: opts.help,
-    parse(value) {
-      if (opts.validate && !opts.validate(value)) return { ok: false, expected: accepts };
-      return { ok: true, value };
-    },
-    format: (value) => value,
-  };
+function memory(opts: OptionBasics): OptionSpec<number> {
+  return option("a memory size such as 0, 1048576, 100mb or 2gb", opts, parseMemory, String);
 }
 
-function addressList(opts: { default: string; mutable: boolean; help: string }): OptionSpec<string[]> {
-  const accepts = "one or more IPv4/IPv6 addresses separated by spaces";
-  return {
-    accepts,
-    defaultText: opts.default,
-    mutable: opts.mutable,
-    help: opts.help,
-    parse(value) {
-      const addresses = value.split(/\s+/).filter(Boolean);
-      const valid = addresses.length > 0 && addresses.every((a) => isIP(a) !== 0 || a === "localhost");
-      return valid ? { ok: true, value: addresses } : { ok: false, expected: accepts };
-    },
-    format: (value) => value.join(" "),
+function oneOf<V extends string>(values: readonly V[], opts: OptionBasics & { default: V }): OptionSpec<V> {
+  const parse = (text: string) => {
+    const value = text.toLowerCase() as V;
+    return values.includes(value) ? value : null;
   };
+  return option(`one of ${values.join(", ")}`, opts, parse, (value) => value);
+}
+
+function text(opts: OptionBasics & { accepts?: string; validate?: (v: string) => boolean }): OptionSpec<string> {
+  const parse = (value: string) => (opts.validate === undefined || opts.validate(value) ? value : null);
+  return option(opts.accepts ?? "a string", opts, parse, (value) => value);
+}
+
+function addressList(opts: OptionBasics): OptionSpec<string[]> {
+  const parse = (value: string) => {
+    const addresses = value.split(/\s+/).filter(Boolean);
+    return addresses.length > 0 && addresses.every((a) => isIP(a) !== 0 || a === "localhost") ? addresses : null;
+  };
+  return option("one or more IPv4/IPv6 addresses separated by spaces", opts, parse, (value) => value.join(" "));
 }
 
 /** `NAME NEWNAME` (an empty NEWNAME disables NAME); several pairs separated by `;`. */
 function commandRenames(opts: { help: string }): OptionSpec<[string, string][]> {
-  const accepts = "NAME NEWNAME pairs separated by ';' (an empty NEWNAME disables NAME)";
-  return {
-    accepts,
-    defaultText: "",
-    mutable: false,
-    help: opts.help,
-    parse(text) {
-      const pairs: [string, string][] = [];
-      for (const part of text.split(";")) {
-        const words = part.trim().split(/\s+/).filter(Boolean);
-        if (words.length === 0) continue;
-        if (words.length > 2) return { ok: false, expected: accepts };
-        pairs.push([words[0]!.toLowerCase(), (words[1] ?? "").toLowerCase()]);
-      }
-      return { ok: true, value: pairs };
-    },
-    format: (pairs) => pairs.map(([from, to]) => `${from} ${to === "" ? '""' : to}`).join("; "),
-    merge: (earlier, later) => [...earlier, ...later],
+  const parse = (text: string) => {
+    const pairs: [string, string][] = [];
+    for (const part of text.split(";")) {
+      const words = part.trim().split(/\s+/).filter(Boolean);
+      if (words.length === 0) continue;
+      if (words.length > 2) return null;
+      pairs.push([words[0]!.toLowerCase(), (words[1] ?? "").toLowerCase()]);
+    }
+    return pairs;
   };
+  const format = (pairs: [string, string][]) => pairs.map(([from, to]) => `${from} ${to === "" ? '""' : to}`).join("; ");
+  const accepts = "NAME NEWNAME pairs separated by ';' (an empty NEWNAME disables NAME)";
+  return { ...option(accepts, { default: "", mutable: false, help: opts.help }, parse, format), merge: (earlier, later) => [...earlier, ...later] };
 }
 
 export interface OutputBufferLimit {
@@ -136,36 +112,30 @@ export type OutputBufferLimits = Record<"normal" | "replica" | "pubsub", OutputB
  * others are kept so CONFIG GET shows what was set.
  */
 function outputBufferLimits(opts: { default: string; help: string }): OptionSpec<OutputBufferLimits> {
-  const accepts = "groups of <normal|replica|pubsub> <hard> <soft> <soft-seconds>, e.g. normal 64mb 16mb 60";
-  const spec: OptionSpec<OutputBufferLimits> = {
-    accepts,
-    defaultText: opts.default,
-    mutable: true,
-    help: opts.help,
-    parse(text) {
-      const words = text.split(/\s+/).filter(Boolean);
-      if (words.length === 0 || words.length % 4 !== 0) return { ok: false, expected: accepts };
-      const limits: OutputBufferLimits = {
-        normal: { hard: 0, soft: 0, softSeconds: 0 },
-        replica: { hard: 268435456, soft: 67108864, softSeconds: 60 },
-        pubsub: { hard: 33554432, soft: 8388608, softSeconds: 60 },
-      };
-      for (let i = 0; i < words.length; i += 4) {
-        const name = words[i]!.toLowerCase() === "slave" ? "replica" : (words[i]!.toLowerCase() as keyof OutputBufferLimits);
-        const hard = parseMemory(words[i + 1]!);
-        const soft = parseMemory(words[i + 2]!);
-        const seconds = /^\d+$/.test(words[i + 3]!) ? Number(words[i + 3]) : NaN;
-        if (!(name in limits) || hard === null || soft === null || !Number.isSafeInteger(seconds)) return { ok: false, expected: accepts };
-        limits[name] = { hard, soft, softSeconds: seconds };
-      }
-      return { ok: true, value: limits };
-    },
-    format: (limits) =>
-      (["normal", "replica", "pubsub"] as const)
-        .map((name) => `${name === "replica" ? "slave" : name} ${limits[name].hard} ${limits[name].soft} ${limits[name].softSeconds}`)
-        .join(" "),
+  const parse = (text: string): OutputBufferLimits | null => {
+    const words = text.split(/\s+/).filter(Boolean);
+    if (words.length === 0 || words.length % 4 !== 0) return null;
+    const limits: OutputBufferLimits = {
+      normal: { hard: 0, soft: 0, softSeconds: 0 },
+      replica: { hard: 268435456, soft: 67108864, softSeconds: 60 },
+      pubsub: { hard: 33554432, soft: 8388608, softSeconds: 60 },
+    };
+    for (let i = 0; i < words.length; i += 4) {
+      const name = words[i]!.toLowerCase() === "slave" ? "replica" : (words[i]!.toLowerCase() as keyof OutputBufferLimits);
+      const hard = parseMemory(words[i + 1]!);
+      const soft = parseMemory(words[i + 2]!);
+      const seconds = /^\d+$/.test(words[i + 3]!) ? Number(words[i + 3]) : NaN;
+      if (!(name in limits) || hard === null || soft === null || !Number.isSafeInteger(seconds)) return null;
+      limits[name] = { hard, soft, softSeconds: seconds };
+    }
+    return limits;
   };
-  return spec;
+  const format = (limits: OutputBufferLimits) =>
+    (["normal", "replica", "pubsub"] as const)
+      .map((name) => `${name === "replica" ? "slave" : name} ${limits[name].hard} ${limits[name].soft} ${limits[name].softSeconds}`)
+      .join(" ");
+  const accepts = "groups of <normal|replica|pubsub> <hard> <soft> <soft-seconds>, e.g. normal 64mb 16mb 60";
+  return option(accepts, { ...opts, mutable: true }, parse, format);
 }
 
 export const EVICTION_POLICIES = [

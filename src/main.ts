@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { ConfigError, helpText, loadConfig, parseCommandLine, type CommandLine, type Config } from "./config/config.ts";
 import { cgroupMemoryLimit, configRisks } from "./config/risks.ts";
+import { restartWithRuntimeEnv } from "./config/runtime.ts";
 import { formatHumanBytes } from "./config/units.ts";
 import { AofCorruptError } from "./persistence/aof-loader.ts";
 import { ping } from "./cli/ping.ts";
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === "--check-aof") await checkAofMode(process.argv.slice(2));
   let config: Config;
   let commandLine: CommandLine;
+  let runtimeEnvFailure: string | null = null;
   try {
     commandLine = parseCommandLine(process.argv.slice(2));
     if (commandLine.help) {
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
       process.stdout.write(versionLine() + "\n");
       return;
     }
+    // Before anything is opened or the working directory changes: the
+    // process that replaces this one must start from the same state.
+    if (!commandLine.ping) runtimeEnvFailure = restartWithRuntimeEnv();
     config = await loadConfig(commandLine, process.env);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
       `appendonly=${appendonly === "yes" ? `${appendfilename} appendfsync=${appendfsync}` : "no"}`,
   );
   for (const risk of configRisks(config, cgroupMemoryLimit())) log[risk.level](risk.message);
+  if (runtimeEnvFailure !== null) log.warning(`could not restart with the runtime's settings (${runtimeEnvFailure}); running with its defaults`);
   process.on("SIGINT", () => server.shutdown("Received SIGINT"));
   process.on("SIGTERM", () => server.shutdown("Received SIGTERM"));
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
 
@@ -8,6 +9,25 @@ async function logsContaining(server: RunningServer, text: string | RegExp): Pro
   const found = () => (typeof text === "string" ? server.logs().includes(text) : text.test(server.logs()));
   while (!found() && Date.now() < deadline) await Bun.sleep(20);
   return server.logs();
+}
+
+/** The names of the process's threads (Linux). */
+function threadNames(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim());
+}
+
+function environment(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+}
+
+/** 2,000 SETs in one pipeline, answered: enough allocation for the JS heap to ask for new blocks. */
+async function someLoad(port: number): Promise<void> {
+  const client = await RawClient.connect(port);
+  let batch = "";
+  for (let i = 0; i < 2000; i++) batch += resp("SET", `key:${i}`, "x".repeat(100));
+  client.write(batch);
+  await client.bytes(2000 * 5, 10_000);
+  client.close();
 }
 
 /**
@@ -31,6 +51,25 @@ describe("lifecycle", () => {
       await server.stop();
     });
   }
+
+  test("it restarts itself in place with the runtime's settings: no JSC warm-up thread, same pid", async () => {
+    const server = await startServer();
+    await someLoad(server.port);
+    // startServer's pid is the one answering: execve kept it.
+    expect(environment(server.proc.pid)).toContain("BUN_JSC_useWarmUpMarkedBlocks=0");
+    expect(threadNames(server.proc.pid)).not.toContain("JSCWarmUp");
+    expect(server.logs()).not.toContain("could not restart");
+    await server.stop();
+  });
+
+  test("an operator's own value for a runtime setting wins (and the warm-up thread then runs)", async () => {
+    const server = await startServer([], { env: { BUN_JSC_useWarmUpMarkedBlocks: "1" } });
+    expect(environment(server.proc.pid)).toContain("BUN_JSC_useWarmUpMarkedBlocks=1");
+    const deadline = Date.now() + 10_000;
+    while (!threadNames(server.proc.pid).includes("JSCWarmUp") && Date.now() < deadline) await someLoad(server.port);
+    expect(threadNames(server.proc.pid)).toContain("JSCWarmUp");
+    await server.stop();
+  });
 
   test("the startup log names the version, port and policy, then says it is ready", async () => {
     const server = await startServer();

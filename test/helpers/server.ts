@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,7 +30,36 @@ export function serverCommand(): string[] {
   return binary ? [resolve(ROOT, binary)] : [process.execPath, join(ROOT, "src/main.ts")];
 }
 
+/**
+ * Ports below the kernel's ephemeral range: a port the kernel handed out
+ * (port 0) can become the local port of any outgoing connection between the
+ * probe and the server's bind, and the server then fails with EADDRINUSE
+ * (seen in CI: a metrics port taken by a test's own client socket).
+ */
+const PORT_RANGE = (() => {
+  let ephemeralStart = 32768;
+  try {
+    ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  } catch {}
+  return { low: 10_000, high: Math.max(10_000, ephemeralStart - 1) };
+})();
+/** Ports already handed to a test in this process: two calls before either server binds get different ones. */
+const handedOut = new Set<number>();
+
+/** A loopback port nothing listens on, outside the ephemeral range when there is room below it. */
 export async function freePort(): Promise<number> {
+  const span = PORT_RANGE.high - PORT_RANGE.low;
+  for (let attempt = 0; attempt < 100 && span >= 1000; attempt++) {
+    const port = PORT_RANGE.low + Math.floor(Math.random() * span);
+    if (handedOut.has(port)) continue;
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    } catch {
+      continue; // in use
+    }
+    handedOut.add(port);
+    return port;
+  }
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = probe.port;
   probe.stop(true);

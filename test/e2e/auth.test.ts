@@ -6,6 +6,9 @@ import { RawClient, resp } from "../helpers/raw.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, makeDataDir, runToExit, startServer, type RunningServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * requirepass, AUTH, HELLO … AUTH and protected mode. Protected mode is

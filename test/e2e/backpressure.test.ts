@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { RawClient, bulk, resp } from "../helpers/raw.ts";
 import { startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * A client that sends requests and never reads the replies. Redis with

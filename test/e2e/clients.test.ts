@@ -5,6 +5,9 @@ import { createClient, RESP_TYPES } from "redis";
 import { COMPAT_REDIS_VERSION } from "../../src/commands/info.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Real client libraries against a real server: Bun's RedisClient (RESP3,

@@ -7,6 +7,9 @@ import { join, resolve } from "node:path";
 import { OPTIONS, OPTION_NAMES } from "../../src/config/options.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { freePort, runToExit, serverCommand, startServer, waitForPing } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The server's configuration end to end: --help/--version, startup failures

@@ -3,6 +3,9 @@ import { rmSync } from "node:fs";
 import type Redis from "ioredis";
 import { connectOnce, ready } from "../helpers/aof.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The promise the AOF makes: a write the server acknowledged survives a

@@ -3,6 +3,9 @@ import Redis from "ioredis";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
 import { arity, errorOf } from "../helpers/replies.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * SLOWLOG, LATENCY and MONITOR against a real server, with Redis 7's reply

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { connectOnce, logContains, persistenceInfo, ready, waitUntil } from "../helpers/aof.ts";
 import { startServer } from "../helpers/server.ts";
 import { fill, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * A full disk, for real: the data directory is a small tmpfs, filled up by

@@ -5,6 +5,9 @@ import { connect, type Socket } from "node:net";
 import { entryBytes } from "../../src/store/memory.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Expiry and eviction against a real server: active expiry reclaims keys

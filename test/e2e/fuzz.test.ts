@@ -1,6 +1,9 @@
 import { expect, test } from "bun:test";
 import { fuzzLiveServer } from "../fuzz/live.ts";
 import { startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 // A short budget for CI; bench/fuzz.ts runs the long one and SECURITY.md has its figures.
 test("hostile connections never crash the server, disturb a good client, or grow its memory", async () => {

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { serverCommand, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * INFO as exporters and dashboards read it: Redis's sections in Redis's

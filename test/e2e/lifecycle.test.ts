@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** The server's stderr is read asynchronously: wait for a line rather than race it. */
 async function logsContaining(server: RunningServer, text: string | RegExp): Promise<string> {

@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { logContains, waitUntil } from "../helpers/aof.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { freePort, runToExit, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * What the operator reads: the startup banner, warnings about risky

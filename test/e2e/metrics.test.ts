@@ -6,6 +6,9 @@ import { aofRecords, connectOnce, logContains, ready, waitUntil } from "../helpe
 import { parseExposition, type ParsedExposition } from "../helpers/prometheus.ts";
 import { freePort, makeDataDir, runToExit, serverCommand, startServer } from "../helpers/server.ts";
 import { fill, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The metrics listener end to end: /metrics scraped with fetch and parsed

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { aofBytes, aofCommands, aofRecords, connectOnce, logContains, persistenceInfo, ready, waitUntil } from "../helpers/aof.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { freePort, makeDataDir, runToExit, serverCommand, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The append-only file end to end: what is logged, restarts, torn and

@@ -2,6 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import net from "node:net";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The wire protocols against a real server over raw sockets: the seed's

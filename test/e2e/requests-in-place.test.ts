@@ -3,6 +3,9 @@ import { rmSync } from "node:fs";
 import { aofBytes, aofCommands } from "../helpers/aof.ts";
 import { RawClient, bulk, resp } from "../helpers/raw.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * GET, SET, MGET, MSET, DEL and INCR/DECR/INCRBY/DECRBY run on requests where they arrived (the receive buffer), with

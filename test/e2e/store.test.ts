@@ -3,6 +3,9 @@ import Redis from "ioredis";
 import { rmSync } from "node:fs";
 import { rng } from "../helpers/random.ts";
 import { makeDataDir, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The keyspace keeps keys and values as bytes in shared arena pages, reuses

@@ -3,6 +3,9 @@ import Redis from "ioredis";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
 import { SYNTAX, NOT_INTEGER, NOT_FLOAT, invalidExpire, arity, errorOf } from "../helpers/replies.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * String commands end to end, against Redis 7's replies and error texts

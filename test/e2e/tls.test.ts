@@ -5,6 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, runToExit, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The TLS port, with certificates the test makes itself: a CA, a server

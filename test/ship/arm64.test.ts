@@ -6,6 +6,9 @@ import { compile, RELEASE_TARGETS } from "../../scripts/build.ts";
 import { downloadPackages, ensureArchitecture, ensureCommand, unpackPackages } from "../helpers/debian.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { freePort, waitForPing } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The arm64 (Graviton) release binary, built as `bun run build:release`

@@ -6,6 +6,9 @@ import { downloadPackages, unpackPackages } from "../helpers/debian.ts";
 import { parseDockerfile, type CopyStep, type Stage } from "../helpers/dockerfile.ts";
 import { makeNetworkNamespace } from "../helpers/netns.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The Docker image, proven without a Docker engine. The test reads the

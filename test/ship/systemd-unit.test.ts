@@ -7,6 +7,9 @@ import { OPTIONS } from "../../src/config/options.ts";
 import { ensureCommand } from "../helpers/debian.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { runToExit, startServer } from "../helpers/server.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * deploy/atomickv.service: it has what the issue asks for, `systemd-analyze

@@ -6,6 +6,9 @@ import { AofCorruptError, commandForRecord, readAof } from "../../src/persistenc
 import { AofFormatError } from "../../src/persistence/aof-reader.ts";
 import { checkAof } from "../../src/persistence/check-aof.ts";
 import { Logger } from "../../src/util/log.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Loading an AOF from disk, as the server does at startup and as

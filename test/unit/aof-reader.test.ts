@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { AofFormatError, AofReader } from "../../src/persistence/aof-reader.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The AOF record splitter against byte streams: the same file cut into

@@ -4,6 +4,9 @@ import { AofReader } from "../../src/persistence/aof-reader.ts";
 import { SetRecords } from "../../src/persistence/aof-rewrite.ts";
 import { OutputBuffer } from "../../src/protocol/reply.ts";
 import { Keyspace } from "../../src/store/keyspace.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The records an AOF rewrite writes for a snapshot: a key the snapshot reads

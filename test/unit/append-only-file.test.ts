@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppendOnlyFile } from "../../src/persistence/append-only-file.ts";
 import { Logger } from "../../src/util/log.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The `everysec` schedule that the server cron drives through tick(): an

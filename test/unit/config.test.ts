@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { Config, ConfigError, helpText, loadConfig, parseCommandLine, parseConfigFile, type CommandLine } from "../../src/config/config.ts";
 import { EVICTION_POLICIES, OPTIONS, OPTION_NAMES, isOptionName, type OptionName } from "../../src/config/options.ts";
 import { formatHumanBytes, parseMemory } from "../../src/config/units.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 const tmp = mkdtempSync(join(tmpdir(), "atomickv-config-unit-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

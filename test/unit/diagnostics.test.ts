@@ -9,6 +9,9 @@ import { AppendOnlyFile } from "../../src/persistence/append-only-file.ts";
 import { Keyspace } from "../../src/store/keyspace.ts";
 import { Logger } from "../../src/util/log.ts";
 import { makeContext } from "../helpers/context.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Where SLOWLOG, LATENCY and MONITOR get their data: dispatch (slow

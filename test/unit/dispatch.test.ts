@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { dispatch } from "../../src/commands/dispatch.ts";
 import { makeContext } from "../helpers/context.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** What a command wrote, as text, and a fresh start for the next one. */
 function take(ctx: ReturnType<typeof makeContext>): string {

@@ -3,6 +3,9 @@ import fc from "fast-check";
 import { AofFormatError, AofReader } from "../../src/persistence/aof-reader.ts";
 import { ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
 import { commandArb, cutsArb, encodeResp, hostileStreamArb, splitAt } from "../fuzz/inputs.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Property-based tests of the two parsers that read untrusted bytes. CI

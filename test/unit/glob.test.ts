@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { globMatch, isPlainPattern } from "../../src/util/glob.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 describe("globMatch basics", () => {
   test("literals", () => {

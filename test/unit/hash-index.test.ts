@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { HashIndex } from "../../src/store/hash-index.ts";
 import { Entries } from "../../src/store/entries.ts";
 import { rng } from "../helpers/random.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** An index over slots the test hands out, checked against a Map model. */
 function harness(capacity: number) {

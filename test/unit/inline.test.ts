@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { splitInlineArgs } from "../../src/protocol/inline.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 describe("splitInlineArgs", () => {
   test("plain words separated by blanks", () => {

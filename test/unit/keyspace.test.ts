@@ -3,6 +3,9 @@ import { Arena } from "../../src/store/arena.ts";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../../src/store/memory.ts";
 import { rng } from "../helpers/random.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * Unit tests for the structure-of-arrays keyspace. Time is driven through

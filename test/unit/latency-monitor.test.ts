@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { LatencyMonitor } from "../../src/stats/latency-monitor.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** LATENCY's store, against Redis's latency.c (latencyAddSample, LATENCY_TS_LEN 160). */
 

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import type { Client } from "../../src/server/client.ts";
 import { Monitors, quoteArg } from "../../src/server/monitors.ts";
 import { Logger } from "../../src/util/log.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** MONITOR's line format: replication.c replicationFeedMonitors, sds.c sdscatrepr. */
 

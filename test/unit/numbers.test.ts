@@ -11,6 +11,9 @@ import {
   writeDecimal,
 } from "../../src/util/numbers.ts";
 import { rng } from "../helpers/random.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 describe("parseInt64 (string2ll)", () => {
   test("accepts canonical integers", () => {

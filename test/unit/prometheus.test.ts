@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { CommandStats } from "../../src/stats/command-stats.ts";
 import { Exposition, infoNumber, parseInfo, renderMetrics } from "../../src/stats/prometheus.ts";
 import { ExpositionError, parseExposition } from "../helpers/prometheus.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * INFO's text → Prometheus text: redis_exporter's names, types and units,

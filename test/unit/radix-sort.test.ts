@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { sortByNumber } from "../../src/util/radix-sort.ts";
 import { rng } from "../helpers/random.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** The reference: a comparator sort by high half, then low half, then original position (a stable sort). */
 function reference(items: number[], low: number[], high: number[]): number[] {

@@ -3,6 +3,9 @@ import type { Socket } from "bun";
 import type { AppendOnlyFile } from "../../src/persistence/append-only-file.ts";
 import { Client } from "../../src/server/client.ts";
 import { ReplyGate } from "../../src/server/reply-gate.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * ReplyGate keeps the replies of a turn that logged a change in one shared

@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { OutputBuffer, ReplyWriter, RESP2, RESP3, TEXT, type Protocol } from "../../src/protocol/reply.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** ReplyWriter's bytes for RESP2, RESP3 and the seed's plain-text protocol. */
 

@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Frame, INLINE_MAX_SIZE, internCommandNames, LOOKAHEAD_FRAMES, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The request parser against byte streams: mixed RESP / inline pipelines

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { Config } from "../../src/config/config.ts";
 import type { OptionName } from "../../src/config/options.ts";
 import { cgroupMemoryLimit, configRisks } from "../../src/config/risks.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 function config(settings: Partial<Record<OptionName, string>>): Config {
   const c = new Config();

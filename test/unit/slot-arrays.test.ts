@@ -1,5 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { limitReservation, resizeSlots, slotFloat64s, slotInt32s } from "../../src/store/slot-arrays.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 afterEach(() => limitReservation(0));
 

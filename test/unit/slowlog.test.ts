@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { SlowLog } from "../../src/stats/slowlog.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /** SLOWLOG's store, against Redis's slowlog.c (SLOWLOG_ENTRY_MAX_ARGC 32, SLOWLOG_ENTRY_MAX_STRING 128). */
 

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import type { Snapshot, SnapshotVisitor } from "../../src/store/snapshot.ts";
 import { rng } from "../helpers/random.ts";
+import { useTestTimeout } from "../helpers/timeout.ts";
+
+useTestTimeout();
 
 /**
  * The point-in-time view an AOF rewrite writes out a slice at a time while

@@ -321,6 +321,8 @@ describe("the Docker image, built and run without a Docker engine", () => {
       }
       expect(await first.proc.exited).toBe(0);
       expect(first.logs()).toContain("ready to exit");
+      // The restart with the runtime's settings (src/config/runtime.ts) works in the image too.
+      expect(first.logs()).not.toContain("could not restart");
       expect((await container.exec(final.healthcheck!.command, env)).code).toBe(1);
 
       // A new container on the same volume has the data; without a password the port refuses outsiders.

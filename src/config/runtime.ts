@@ -12,9 +12,23 @@
  * default and redis-server: GET 0.84-0.94 against 1.07-1.22 ms, SET
  * 1.04-1.14 against 1.35-1.36 ms; resident memory per key unchanged
  * (BENCHMARKS.md, "The runtime's warm-up thread").
+ *
+ * MIMALLOC_PURGE_HOLES=0, MIMALLOC_PURGE_DELAY=10000: Bun's mimalloc (3.5.3)
+ * hands freed pages back to the OS within ~100 ms, and also the free runs
+ * inside pages still in use (its `purge_holes`). Each collection frees the
+ * requests' garbage, so the next requests fault the same memory back in:
+ * 4-6k minor faults per 200k `-P 1` requests on the event loop, a few µs
+ * each, against Redis's ~90. With holes kept and whole pages kept for 10 s
+ * (jemalloc's default decay in Redis), 0.4-2k. `-P 1` p99 against
+ * redis-server, medians of per-round ratios, 12 alternated rounds: GET
+ * 0.96x against 1.02x with the defaults, SET 1.09x against 1.27x. Cost: ~9
+ * MB more resident at 1M keys (~9 B/key), ~8 MB more when empty
+ * (BENCHMARKS.md, "The allocator's purges").
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_useWarmUpMarkedBlocks: "0",
+  MIMALLOC_PURGE_HOLES: "0",
+  MIMALLOC_PURGE_DELAY: "10000",
 };
 
 /**

@@ -65,6 +65,18 @@ describe("lifecycle", () => {
     await server.stop();
   });
 
+  test("the restarted process's allocator keeps freed memory for reuse: mimalloc reads the purge settings", async () => {
+    // mimalloc prints its options at process init when verbose: once for the
+    // first start (Bun's defaults), once after the restart.
+    const server = await startServer([], { env: { MIMALLOC_VERBOSE: "1" } });
+    const logs = await logsContaining(server, /process init[\s\S]*process init[\s\S]*option 'purge_holes'/);
+    const options = (name: string) => [...logs.matchAll(new RegExp(`option '${name}': (\\d+)`, "g"))].map((m) => m[1]);
+    expect(options("purge_holes")).toEqual(["1", "0"]);
+    expect(options("purge_delay")).toEqual(["100", "10000"]);
+    expect(environment(server.proc.pid)).toContain("MIMALLOC_PURGE_DELAY=10000");
+    await server.stop();
+  });
+
   test("an operator's own value for a runtime setting wins (and the warm-up thread then runs)", async () => {
     const server = await startServer([], { env: { BUN_JSC_useWarmUpMarkedBlocks: "1" } });
     expect(environment(server.proc.pid)).toContain("BUN_JSC_useWarmUpMarkedBlocks=1");

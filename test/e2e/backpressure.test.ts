@@ -68,11 +68,20 @@ describe("a client that never reads", () => {
 });
 
 describe("a connection flood", () => {
-  test("2,000 idle connections opened at once do not stop an existing client from being served", async () => {
+  test("2,000 connections opened at once: an existing client is served throughout, and every one of them is accepted and answered", async () => {
     const server = await startServer(["--appendonly", "no"]);
     const existing = await RawClient.connect(server.port);
+    let answered = 0;
     const flood = Array.from({ length: 2000 }, () =>
-      Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).catch(() => null),
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        socket: {
+          data(_s, chunk) {
+            if (chunk.toString("latin1") === "+PONG\r\n") answered++;
+          },
+        },
+      }).catch(() => null),
     );
     // While they connect, the existing client keeps getting answers.
     const waits: number[] = [];
@@ -82,12 +91,21 @@ describe("a connection flood", () => {
       expect((await existing.lines(1))[0]).toBe(`:${i + 1}`);
       waits.push(performance.now() - started);
     }
+    expect(Math.max(...waits)).toBeLessThan(2000);
     const sockets = await Promise.all(flood);
     expect(sockets.filter((s) => s !== null).length).toBe(2000);
+    // A burst past the listen backlog (511 in Redis, 512 here) overflows the
+    // kernel's accept queue: the client sees its connection open while the
+    // server has not accepted it yet, and the kernel completes it on a
+    // SYN-ACK retransmit about a second later. So: every connection is
+    // answered, not necessarily at once.
+    for (const s of sockets) s!.write("*1\r\n$4\r\nPING\r\n");
+    const deadline = Date.now() + 15_000;
+    while (answered < 2000 && Date.now() < deadline) await Bun.sleep(20);
+    expect(answered).toBe(2000);
     existing.write(resp("INFO", "clients"));
     await existing.waitFor((r) => r.includes("connected_clients:"));
-    expect(Number(/connected_clients:(\d+)/.exec(existing.pending)![1])).toBeGreaterThanOrEqual(2001);
-    expect(Math.max(...waits)).toBeLessThan(2000);
+    expect(Number(/connected_clients:(\d+)/.exec(existing.pending)![1])).toBe(2001);
     for (const s of sockets) s?.end();
     existing.close();
     await server.stop();

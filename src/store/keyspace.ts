@@ -2,7 +2,7 @@ import type { EvictionPolicy } from "../config/options.ts";
 import { ACCESS_HIGH, ACCESS_LOW, Entries, LAST_ACCESS, NEXT, PREV, RECORD_FIELDS, VOLATILE, type ByteSink } from "./entries.ts";
 import { HashIndex } from "./hash-index.ts";
 import { ENTRY_OVERHEAD_BYTES } from "./memory.ts";
-import { resizeSlots, slotFloat64s, slotInt32s } from "./slot-arrays.ts";
+import { grownCapacity, resizeSlots, slotFloat64s, slotInt32s } from "./slot-arrays.ts";
 import { Snapshot } from "./snapshot.ts";
 import { decimalLength } from "../util/numbers.ts";
 import { sortByNumber } from "../util/radix-sort.ts";
@@ -621,7 +621,7 @@ export class Keyspace {
 
   private allocateSlot(): number {
     if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
-    if (this.highWater === this.capacity) this.grow(this.capacity * 2);
+    if (this.highWater === this.capacity) this.grow(grownCapacity(this.capacity));
     return this.highWater++;
   }
 

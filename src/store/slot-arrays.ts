@@ -8,9 +8,10 @@ import { totalmem } from "node:os";
  * ms at 64k (a page fault per 4 KiB of fresh memory, ~16 µs each on this
  * VM). These arrays sit on resizable ArrayBuffers instead: the address range
  * is reserved once, a resize moves the end, and nothing is copied; pages are
- * faulted in as slots are first used. Growing from 64k to 128k slots still
- * takes ~9 ms here (the runtime clears small growths at once); past that,
- * growth costs nothing measurable (`bun bench/growth-stalls.ts`, BENCHMARKS.md).
+ * faulted in as slots are first used. Each growth adds at least 1 MiB to
+ * every array (grownCapacity), since the runtime clears smaller growths at
+ * once; so growth costs nothing measurable (`bun bench/growth-stalls.ts`,
+ * BENCHMARKS.md).
  *
  * The reservation is sized to the machine (see defaultReservation; on this
  * 24 GiB machine 2^28 slots, ~13 GiB of address space for a keyspace, none
@@ -48,6 +49,21 @@ function strictOvercommit(): boolean {
 }
 
 let reservedSlots = defaultReservation();
+
+/**
+ * The runtime (Bun 1.4.5) zeroes a growth of a resizable buffer under 1 MiB
+ * at once, faulting its pages in: 2.5 ms for 1 MiB less a byte, 5 µs for
+ * 1 MiB, whose pages are left untouched until first written. Doubling from
+ * 64k to 128k slots grew the 4- and 8-byte arrays by 256-512 KiB each and
+ * stalled the server 6-9 ms, so no growth is smaller than this in any array.
+ */
+const LAZY_GROWTH_BYTES = 1 << 20;
+const SMALLEST_SLOT_BYTES = Int32Array.BYTES_PER_ELEMENT;
+
+/** The capacity after `capacity` slots are full: doubled, and at least 1 MiB more in every array. */
+export function grownCapacity(capacity: number): number {
+  return capacity + Math.max(capacity, LAZY_GROWTH_BYTES / SMALLEST_SLOT_BYTES);
+}
 
 type SlotArray = Int32Array | Float64Array;
 type Make<T extends SlotArray> = (buffer: ArrayBuffer) => T;

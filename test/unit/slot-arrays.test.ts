@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { limitReservation, resizeSlots, slotFloat64s, slotInt32s } from "../../src/store/slot-arrays.ts";
+import { grownCapacity, limitReservation, resizeSlots, slotFloat64s, slotInt32s } from "../../src/store/slot-arrays.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 
 useTestTimeout();
@@ -30,4 +30,21 @@ test("past its reservation an array is copied into a larger one, contents kept",
   expect(bigger[4999]).toBe(0);
   // The new reservation is larger than what was asked: the next growth is in place.
   expect(resizeSlots(bigger, 6000)).toBe(bigger);
+});
+
+test("each growth at least doubles and adds at least 1 MiB to a 4-byte-per-slot array (smaller growths are zeroed at once)", () => {
+  const sizes: number[] = [];
+  for (let capacity = 1024; capacity < 50_000_000; capacity = grownCapacity(capacity)) sizes.push(capacity);
+  for (let i = 1; i < sizes.length; i++) {
+    expect(sizes[i]!).toBeGreaterThanOrEqual(2 * sizes[i - 1]!);
+    expect((sizes[i]! - sizes[i - 1]!) * Int32Array.BYTES_PER_ELEMENT).toBeGreaterThanOrEqual(1024 * 1024);
+  }
+  // Growing by that much is still in place, and the new slots read as zero.
+  let a = resizeSlots(slotInt32s(), 1024);
+  a.fill(7);
+  const grown = resizeSlots(a, grownCapacity(1024));
+  expect(grown).toBe(a);
+  expect(grown[1023]).toBe(7);
+  expect(grown[1024]).toBe(0);
+  expect(grown[grown.length - 1]).toBe(0);
 });

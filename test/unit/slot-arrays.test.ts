@@ -40,7 +40,7 @@ test("each growth at least doubles and adds at least 1 MiB to a 4-byte-per-slot 
     expect((sizes[i]! - sizes[i - 1]!) * Int32Array.BYTES_PER_ELEMENT).toBeGreaterThanOrEqual(1024 * 1024);
   }
   // Growing by that much is still in place, and the new slots read as zero.
-  let a = resizeSlots(slotInt32s(), 1024);
+  const a = resizeSlots(slotInt32s(), 1024);
   a.fill(7);
   const grown = resizeSlots(a, grownCapacity(1024));
   expect(grown).toBe(a);

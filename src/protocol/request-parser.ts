@@ -70,36 +70,50 @@ export type InlineErrorSink = (message: string) => void;
 export class ProtocolError extends Error {}
 
 /**
- * Canonical strings for frequent first arguments (command names), indexed by
- * length and first byte. A request whose name matches one gets that string
- * instead of a fresh one: no allocation, and the command table's lookup
- * compares by identity. An array indexed by length * 256 + first byte, not
- * a Map: the Map's lookup was a few cache misses per request.
+ * Canonical strings for frequent first arguments (command names). A request
+ * whose name matches one gets that string instead of a fresh one (no
+ * allocation), and its number, its id, by which the server finds the
+ * command in an array. The table is typed arrays: its first entry by shape
+ * (length and first byte), the next of the same shape, and each name's
+ * bytes. A lookup per request costs few cache lines: JavaScript arrays of
+ * strings, or a Map, were a chain of dependent cache misses each (perf
+ * samples of the GET path, BENCHMARKS.md "Profile after run 29").
  */
 const MAX_INTERNED_LENGTH = 16;
-const internedByShape: (string[] | undefined)[] = new Array((MAX_INTERNED_LENGTH + 1) * 256).fill(undefined);
+const MAX_INTERNED = 1024;
+/** By shape, length * 256 + first byte: the shape's first id + 1 (0: none). */
+const firstByShape = new Int16Array((MAX_INTERNED_LENGTH + 1) * 256);
+/** By id: the next id + 1 of the same shape (0: none). */
+const nextOfShape = new Int16Array(MAX_INTERNED);
+/** By id: the name's bytes at id * MAX_INTERNED_LENGTH. */
+const internedBytes = new Uint8Array(MAX_INTERNED * MAX_INTERNED_LENGTH);
+/** By id: the name. */
+export const internedNames: string[] = [];
 
+/** Adds names to the table (names already in it, over 16 bytes, or not Latin-1 are skipped). */
 export function internCommandNames(names: Iterable<string>): void {
   for (const name of names) {
-    if (name.length === 0 || name.length > MAX_INTERNED_LENGTH || name.charCodeAt(0) > 255) continue;
+    if (name.length === 0 || name.length > MAX_INTERNED_LENGTH || internedNames.includes(name)) continue;
+    if (!/^[\x00-\xff]*$/.test(name)) continue;
+    if (internedNames.length >= MAX_INTERNED) throw new Error("too many interned names");
+    const id = internedNames.length;
+    internedNames.push(name);
+    for (let i = 0; i < name.length; i++) internedBytes[id * MAX_INTERNED_LENGTH + i] = name.charCodeAt(i);
     const shape = name.length * 256 + name.charCodeAt(0);
-    const list = internedByShape[shape] ?? [];
-    if (!list.includes(name)) list.push(name);
-    internedByShape[shape] = list;
+    nextOfShape[id] = firstByShape[shape]!;
+    firstByShape[shape] = id + 1;
   }
 }
 
-/** The interned string equal to buf[start, start + length), if there is one. */
-function interned(buf: Buffer, start: number, length: number): string | undefined {
-  if (length === 0 || length > MAX_INTERNED_LENGTH) return undefined;
-  const candidates = internedByShape[length * 256 + buf[start]!];
-  if (candidates === undefined) return undefined;
-  next: for (let c = 0; c < candidates.length; c++) {
-    const name = candidates[c]!;
-    for (let i = 1; i < length; i++) if (name.charCodeAt(i) !== buf[start + i]) continue next;
-    return name;
+/** The id of the interned name equal to buf[start, start + length), or -1. */
+function internedId(buf: Buffer, start: number, length: number): number {
+  if (length === 0 || length > MAX_INTERNED_LENGTH) return -1;
+  next: for (let stored = firstByShape[length * 256 + buf[start]!]!; stored !== 0; stored = nextOfShape[stored - 1]!) {
+    const at = (stored - 1) * MAX_INTERNED_LENGTH - start;
+    for (let i = start + 1; i < start + length; i++) if (internedBytes[at + i] !== buf[i]) continue next;
+    return stored - 1;
   }
-  return undefined;
+  return -1;
 }
 
 /** Requests with more arguments than this are parsed into strings as they arrive, never as a Frame. */
@@ -112,8 +126,8 @@ export class Frame {
   start = 0;
   end = 0;
   argc = 0;
-  /** The command name, when it is one of the interned names (any known command, in lower or upper case). */
-  name: string | undefined = undefined;
+  /** The command name's id (internedNames), when it is one of the interned names (any known command, in lower or upper case); else -1. */
+  nameId = -1;
   /** Argument i is buf[starts[i], starts[i] + lengths[i]). */
   readonly starts = new Int32Array(MAX_FRAME_ARGS);
   readonly lengths = new Int32Array(MAX_FRAME_ARGS);
@@ -123,7 +137,7 @@ export class Frame {
     const argv: string[] = [];
     for (let i = 0; i < this.argc; i++) {
       const start = this.starts[i]!;
-      argv.push(i === 0 && this.name !== undefined ? this.name : this.buf.latin1Slice(start, start + this.lengths[i]!));
+      argv.push(i === 0 && this.nameId >= 0 ? internedNames[this.nameId]! : this.buf.latin1Slice(start, start + this.lengths[i]!));
     }
     return argv;
   }
@@ -248,8 +262,8 @@ export class RequestParser {
           break;
         }
         const argv = this.argv!;
-        const name = argv.length === 0 ? interned(buf, pos, this.bulkLength) : undefined;
-        argv.push(name ?? buf.latin1Slice(pos, pos + this.bulkLength));
+        const id = argv.length === 0 ? internedId(buf, pos, this.bulkLength) : -1;
+        argv.push(id >= 0 ? internedNames[id]! : buf.latin1Slice(pos, pos + this.bulkLength));
         pos += this.bulkLength + 2;
         this.bulkLength = -1;
         this.argsLeft--;
@@ -319,7 +333,7 @@ export class RequestParser {
     frame.start = pos;
     frame.end = p;
     frame.argc = count;
-    frame.name = interned(buf, frame.starts[0]!, frame.lengths[0]!);
+    frame.nameId = internedId(buf, frame.starts[0]!, frame.lengths[0]!);
     return p;
   }
 

@@ -3,12 +3,12 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch, dispatchFrame } from "../commands/dispatch.ts";
 import { renderInfo } from "../commands/info.ts";
-import { ALL_COMMANDS, commandStats, lookupCommand, renameCommand, resetCommandStats } from "../commands/table.ts";
+import { ALL_COMMANDS, commandStats, lookupCommand, renameCommand, resetCommandStats, type Command } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
 import { OutputBuffer, ReplyWriter, RESP2, TEXT } from "../protocol/reply.ts";
-import { internCommandNames, ProtocolError, requestLimits, type Frame, type FrameLookahead } from "../protocol/request-parser.ts";
+import { internCommandNames, internedNames, ProtocolError, requestLimits, type Frame, type FrameLookahead } from "../protocol/request-parser.ts";
 import { commandForRecord } from "../persistence/aof-loader.ts";
 import { Persistence } from "../persistence/persistence.ts";
 import { Keyspace } from "../store/keyspace.ts";
@@ -88,6 +88,8 @@ export class Server implements ServerState {
   readonly latency = new LatencyMonitor(0);
   slowCommandUs = 10_000;
 
+  /** The command each interned name (a frame's nameId) runs, undefined for none; filled by start(). */
+  private commandsByNameId: (Command | undefined)[] = [];
   private readonly out = new OutputBuffer();
   private readonly reply = new ReplyWriter(this.out);
   private readonly monitors: Monitors;
@@ -133,6 +135,8 @@ export class Server implements ServerState {
   start(): void {
     const { port, bind } = this.config.values;
     for (const [from, to] of this.config.values["rename-command"]) renameCommand(from, to);
+    // After the renames: a renamed command's old name finds nothing, as in lookupCommand.
+    this.commandsByNameId = internedNames.map((name) => lookupCommand(name));
     const tlsPort = this.config.values["tls-port"];
     const tls = tlsPort > 0 ? tlsOptions(this.config.values) : undefined;
     for (const hostname of bind) {
@@ -408,7 +412,7 @@ export class Server implements ServerState {
 
   /** onCommand() for a request still in the receive buffer: commands with a frameHandler (GET, SET, MGET, MSET, DEL) run on its bytes, the rest on strings. */
   private readonly onFrame = (frame: Frame): boolean => {
-    const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
+    const command = frame.nameId < 0 ? undefined : this.commandsByNameId[frame.nameId];
     if (command?.spec.frameHandler === undefined) return this.onCommand(frame.argv(), false);
     const client = this.context.client;
     this.reply.protocol = client.resp;
@@ -419,7 +423,7 @@ export class Server implements ServerState {
   /** A pipeline's coming requests: their keys are prefetched before the first runs (Keyspace.prefetch). */
   private readonly lookahead: FrameLookahead = {
     ahead: (frame) => {
-      const command = frame.name === undefined ? undefined : lookupCommand(frame.name);
+      const command = frame.nameId < 0 ? undefined : this.commandsByNameId[frame.nameId];
       if (command === undefined || !command.keyspace) return;
       // The key positions as COMMAND INFO gives them: first, last (negative: from the end), step.
       const keys = command.spec.keys;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Frame, INLINE_MAX_SIZE, internCommandNames, LOOKAHEAD_FRAMES, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
+import { Frame, INLINE_MAX_SIZE, internCommandNames, internedNames, LOOKAHEAD_FRAMES, MAX_FRAME_ARGS, ProtocolError, RequestParser, requestLimits } from "../../src/protocol/request-parser.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 
 useTestTimeout();
@@ -192,7 +192,7 @@ describe("RequestParser: frames (whole requests read in place)", () => {
       () => true,
       () => {},
       (frame) => {
-        seen.push({ name: frame.name, argv: frame.argv(), frame });
+        seen.push({ name: internedNames[frame.nameId], argv: frame.argv(), frame });
         return true;
       },
     );
@@ -201,6 +201,21 @@ describe("RequestParser: frames (whole requests read in place)", () => {
       [undefined, ["nosuch", "b"]],
     ]);
     expect(seen[0]!.frame).toBe(seen[1]!.frame);
+  });
+
+  test("names of one shape (length and first byte) are told apart by their other bytes, in either case given", () => {
+    internCommandNames(["zadd", "zrem", "ZADD", "zrem"]);
+    const ids = (names: string[]) => {
+      const parser = new RequestParser();
+      const found: (string | undefined)[] = [];
+      parser.feed(bytes(names.map((n) => resp(n, "k")).join("")), () => true, () => {}, (frame) => {
+        found.push(frame.nameId < 0 ? undefined : internedNames[frame.nameId]);
+        return true;
+      });
+      return found;
+    };
+    expect(ids(["zrem", "zadd", "ZADD", "zaddx", "zrex", "zreM", "zre", "z"])).toEqual(["zrem", "zadd", "ZADD", undefined, undefined, undefined, undefined, undefined]);
+    expect(internedNames.filter((n) => n === "zrem")).toHaveLength(1);
   });
 
   test(`more than ${MAX_FRAME_ARGS} arguments, an unauthenticated client and malformed requests take the strings path`, () => {

@@ -412,7 +412,7 @@ export class Server implements ServerState {
 
   /** onCommand() for a request still in the receive buffer: commands with a frameHandler (GET, SET, MGET, MSET, DEL) run on its bytes, the rest on strings. */
   private readonly onFrame = (frame: Frame): boolean => {
-    const command = frame.nameId < 0 ? undefined : this.commandsByNameId[frame.nameId];
+    const command = this.commandOf(frame);
     if (command?.spec.frameHandler === undefined) return this.onCommand(frame.argv(), false);
     const client = this.context.client;
     this.reply.protocol = client.resp;
@@ -420,10 +420,15 @@ export class Server implements ServerState {
     return this.afterCommand(client);
   };
 
+  /** The command a frame names, through its interned name's id (undefined: not a command name, or renamed away). */
+  private commandOf(frame: Frame): Command | undefined {
+    return frame.nameId < 0 ? undefined : this.commandsByNameId[frame.nameId];
+  }
+
   /** A pipeline's coming requests: their keys are prefetched before the first runs (Keyspace.prefetch). */
   private readonly lookahead: FrameLookahead = {
     ahead: (frame) => {
-      const command = frame.nameId < 0 ? undefined : this.commandsByNameId[frame.nameId];
+      const command = this.commandOf(frame);
       if (command === undefined || !command.keyspace) return;
       // The key positions as COMMAND INFO gives them: first, last (negative: from the end), step.
       const keys = command.spec.keys;

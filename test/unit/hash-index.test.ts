@@ -50,6 +50,21 @@ function harness(capacity: number) {
 }
 
 describe("HashIndex", () => {
+  test("keys whose hashes collide are told apart by length and bytes, a key that is another's prefix included", () => {
+    const entries = new Entries();
+    entries.grow(8);
+    const index = new HashIndex(entries, new Int32Array(8));
+    const keys = ["abc", "abcd", "abd"];
+    keys.forEach((key, slot) => {
+      const bytes = Buffer.from(key, "latin1");
+      entries.store(slot, bytes, 0, bytes.length, 0);
+      index.insert(slot, 42); // the same hash for all three
+    });
+    const lookup = (key: string) => index.get(42, Buffer.from(key, "latin1"), 0, key.length);
+    expect(keys.map(lookup)).toEqual([0, 1, 2]);
+    expect(["ab", "abcde", "abe", ""].map(lookup)).toEqual([-1, -1, -1, -1]);
+  });
+
   test("finds what was inserted and nothing else, across growth", () => {
     const h = harness(20_000);
     for (let i = 0; i < 20_000; i++) h.add(`key:${i}`);

@@ -38,7 +38,9 @@ import {
   type StartServerOptions,
   assertAlive,
   benchEnvironment,
+  busyProcesses,
   cleanupAll,
+  describeBusy,
   ensureRedisTools,
   ensureServerBinary,
   fail,
@@ -879,7 +881,7 @@ function perRound<T extends { server: ServerKey; round: number }>(runs: readonly
   return SERVERS.map((k) => `${k}: ${runs.filter((r) => r.server === k).sort((a, b) => a.round - b.round).map(show).join(" / ") || "n/a"}`).join("   ");
 }
 
-function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, string], r: Results, rows: GoalRow[], elapsedS: number): string {
+function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, string], busy: [string, string], r: Results, rows: GoalRow[], elapsedS: number): string {
   const out: string[] = [];
   const metCount = rows.filter((x) => x.met === true).length;
   const goalCount = rows.filter((x) => !x.info).length; // goal 7 has no target: reported, not counted
@@ -972,6 +974,7 @@ function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, 
   out.push(`  ${env.redisBenchmarkVersion}`);
   out.push(`  nproc ${env.nproc}, CPU ${env.cpuModel}, Linux ${env.kernel}, Bun ${env.bunVersion}`);
   out.push(`  load average at start ${loadavg[0]}, at end ${loadavg[1]}`);
+  out.push(`  other processes over 10% of a core, at start: ${busy[0]}; at end: ${busy[1]}`);
   out.push(`  date ${env.date}, total ${elapsedS.toFixed(0)} s`);
   return out.join("\n");
 }
@@ -992,6 +995,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadStart = loadAverage();
   installCleanupHandlers();
+  const busyStart = describeBusy(await busyProcesses());
+  if (busyStart !== "none") log(`warning: other processes are busy on this machine, their CPU is missing from both servers' figures: ${busyStart}`);
   await ensureRedisTools(log);
   if (opts["no-build"] !== true) {
     log("running `bun run build` (--no-build skips this)");
@@ -1013,7 +1018,9 @@ async function main(): Promise<void> {
   };
   const rows = goalRows(results);
   const elapsedS = (performance.now() - started) / 1000;
-  console.log(report(env, binaryVersion, [loadStart, loadAverage()], results, rows, elapsedS));
+  const loadEnd = loadAverage();
+  const busyEnd = describeBusy(await busyProcesses());
+  console.log(report(env, binaryVersion, [loadStart, loadEnd], [busyStart, busyEnd], results, rows, elapsedS));
 
   const errors = [
     ...(results.throughput ?? []).filter((x) => x.error).map((x) => `${x.server} ${x.config} round ${x.round}: ${x.error}`),
@@ -1032,7 +1039,8 @@ async function main(): Promise<void> {
     const json = {
       env,
       binaryVersion,
-      loadAverage: { start: loadStart, end: loadAverage() },
+      loadAverage: { start: loadStart, end: loadEnd },
+      busyProcesses: { start: busyStart, end: busyEnd },
       config: {
         quick,
         rounds,

@@ -378,15 +378,23 @@ function track(proc: Subprocess): void {
   void proc.exited.then(() => liveProcesses.delete(proc));
 }
 
-/** pid -> children pids, from /proc/*\/stat. */
-function childrenMap(): Map<number, number[]> {
-  const map = new Map<number, number[]>();
+interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** User + system CPU time so far, in clock ticks (USER_HZ, 100 a second on Linux). */
+  ticks: number;
+}
+
+/** Every process's /proc/PID/stat, parsed; empty where there is no /proc. */
+function procStats(): ProcStat[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
-    return map;
+    return [];
   }
+  const out: ProcStat[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -396,13 +404,56 @@ function childrenMap(): Map<number, number[]> {
       continue; // exited meanwhile
     }
     // "pid (comm) state ppid ..." -- comm may contain spaces and parens.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ppid = Number(rest[1]);
+    const close = stat.lastIndexOf(")");
+    const rest = stat.slice(close + 2).split(" ");
+    out.push({ pid: Number(name), comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+  }
+  return out;
+}
+
+/** pid -> children pids. */
+function childrenMap(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const { pid, ppid } of procStats()) {
     const list = map.get(ppid);
-    if (list) list.push(Number(name));
-    else map.set(ppid, [Number(name)]);
+    if (list) list.push(pid);
+    else map.set(ppid, [pid]);
   }
   return map;
+}
+
+export interface BusyProcess {
+  pid: number;
+  comm: string;
+  /** Share of one CPU it used while sampled (1 = a whole core). */
+  cpu: number;
+}
+
+/**
+ * The processes other than this one that used at least `minCpu` of a core
+ * over `sampleMs`. A benchmark on a shared two-core machine is only as good
+ * as the quiet around it: a load generator left spinning by an earlier run
+ * takes a core from both servers, and only the load average hinted at it.
+ */
+export async function busyProcesses(sampleMs = 1000, minCpu = 0.1): Promise<BusyProcess[]> {
+  const before = new Map(procStats().map((p) => [p.pid, p.ticks]));
+  const start = performance.now();
+  await Bun.sleep(sampleMs);
+  const seconds = (performance.now() - start) / 1000;
+  const busy: BusyProcess[] = [];
+  for (const p of procStats()) {
+    const ticks0 = before.get(p.pid);
+    if (ticks0 === undefined || p.pid === process.pid) continue;
+    const cpu = (p.ticks - ticks0) / 100 / seconds;
+    if (cpu >= minCpu) busy.push({ pid: p.pid, comm: p.comm, cpu });
+  }
+  return busy.sort((a, b) => b.cpu - a.cpu);
+}
+
+/** "redis-benchmark (pid 3502) 91%, ..." or "none". */
+export function describeBusy(busy: readonly BusyProcess[]): string {
+  if (busy.length === 0) return "none";
+  return busy.map((p) => `${p.comm} (pid ${p.pid}) ${Math.round(p.cpu * 100)}%`).join(", ");
 }
 
 /** `pid` followed by all of its live descendants (breadth-first). */

@@ -747,6 +747,51 @@ export async function runInherit(argv: string[], cwd?: string): Promise<number> 
 // Setup shared by the benchmarks that compare with redis-server
 // ---------------------------------------------------------------------------
 
+/** The command lines the comparisons start the two servers with: both AOF on, appendfsync everysec, each in `dir`. */
+export function oursArgv(port: number | string, dir: string): string[] {
+  return ["./atomic_server", "--port", String(port), "--bind", HOST, "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec"];
+}
+
+export function redisArgv(port: number | string, dir: string): string[] {
+  return [
+    "redis-server", "--port", String(port), "--bind", HOST, "--save", "",
+    "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, "--daemonize", "no",
+  ];
+}
+
+export async function admin(server: ManagedServer, args: string[], timeoutMs = 60_000): Promise<RespValue> {
+  const reply = await respCommand(server.port, args, { hostname: HOST, timeoutMs });
+  if (reply instanceof RespError) throw new Error(`${server.name}: ${args.join(" ")} failed: ${reply.message}`);
+  return reply;
+}
+
+export async function info(server: ManagedServer, section: string): Promise<Map<string, string>> {
+  return parseInfo(String(await admin(server, ["INFO", section])));
+}
+
+/** Polls INFO persistence until no AOF rewrite is running or scheduled. */
+export async function waitForRewriteEnd(server: ManagedServer, timeoutMs = 600_000): Promise<Map<string, string>> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    assertAlive(server);
+    const fields = await info(server, "persistence");
+    if (fields.get("aof_rewrite_in_progress") !== "1" && fields.get("aof_rewrite_scheduled") !== "1") return fields;
+    if (performance.now() > deadline) throw new Error(`${server.name}: an AOF rewrite did not finish within ${timeoutMs / 1000} s`);
+    await Bun.sleep(20);
+  }
+}
+
+/** FLUSHALL, then BGREWRITEAOF to completion: the next run starts on an empty keyspace and an empty AOF. */
+export async function emptyAof(server: ManagedServer): Promise<void> {
+  await waitForRewriteEnd(server);
+  await admin(server, ["FLUSHALL"]);
+  await admin(server, ["BGREWRITEAOF"]);
+  const fields = await waitForRewriteEnd(server, 120_000);
+  if (fields.get("aof_last_bgrewrite_status") !== "ok") {
+    throw new Error(`${server.name}: the rewrite after FLUSHALL failed (aof_last_bgrewrite_status ${fields.get("aof_last_bgrewrite_status")})`);
+  }
+}
+
 /** Installs Debian's redis-server and redis-tools with apt-get when redis-server or redis-benchmark is missing. */
 export async function ensureRedisTools(log: (msg: string) => void): Promise<void> {
   if (Bun.which("redis-server") && Bun.which("redis-benchmark")) return;

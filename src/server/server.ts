@@ -552,7 +552,8 @@ export class Server implements ServerState {
 
   /**
    * Runs `hz` times a second: active expiry with a quarter of each period
-   * as its CPU budget (Redis's default effort), and the ops/sec sample.
+   * as its CPU budget (Redis's default effort), the release of memory a
+   * FLUSHALL kept once its time is up, and the ops/sec sample.
    */
   private startCron(): void {
     if (this.cron) clearInterval(this.cron);
@@ -571,6 +572,7 @@ export class Server implements ServerState {
       const expiryMs = performance.now() - expiryStart;
       this.stats.expireCycleCpuMs += expiryMs;
       this.latency.record("expire-cycle", expiryMs);
+      this.db.releaseRetained();
       this.collectIfChurned();
       this.stats.peakMemory = Math.max(this.stats.peakMemory, this.db.usedMemory);
       if (now - this.lastSampleAt >= 1000) {

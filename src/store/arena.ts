@@ -7,8 +7,9 @@
  * rounded up to GRAIN bytes; a freed block goes on its size's free list and
  * is handed out again for the next block of that size (a segregated-fit
  * allocator, as jemalloc's small size classes). Bigger blocks get a page of
- * their own, dropped when the block is freed. Shared pages are never
- * returned: memory freed into one size is reused only by blocks of that size.
+ * their own, dropped when the block is freed. Shared pages are returned
+ * only all at once (FLUSHALL): memory freed into one size is reused only by
+ * blocks of that size.
  *
  * A block is named by its location, page × PAGE_BYTES + offset: one number,
  * exact in a double far past any page count a process can reach.
@@ -25,6 +26,8 @@ export class Arena {
   /** The shared page blocks are cut from, and where its free space starts. */
   private bumpPage = -1;
   private bumpOffset = PAGE_BYTES;
+  /** Shared pages below this number that `clear` emptied and the bump has not reached again. */
+  private reusablePages = 0;
   /** freeBlocks[size / GRAIN]: locations of free blocks of that size. */
   private readonly freeBlocks: number[][] = Array.from({ length: SMALL_LIMIT / GRAIN + 1 }, () => []);
 
@@ -41,7 +44,7 @@ export class Arena {
     const free = this.freeBlocks[size / GRAIN]!;
     if (free.length > 0) return free.pop()!;
     if (this.bumpOffset + size > PAGE_BYTES) {
-      this.bumpPage = this.addPage(Buffer.allocUnsafeSlow(PAGE_BYTES));
+      this.bumpPage = this.bumpPage + 1 < this.reusablePages ? this.bumpPage + 1 : this.addPage(Buffer.allocUnsafeSlow(PAGE_BYTES));
       this.bumpOffset = 0;
     }
     const location = this.bumpPage * PAGE_BYTES + this.bumpOffset;
@@ -59,6 +62,39 @@ export class Arena {
     const page = location / PAGE_BYTES;
     this.pages[page] = undefined;
     this.unusedPageNumbers.push(page);
+  }
+
+  /**
+   * Forgets every block but keeps the shared pages, numbered from 0, for
+   * the blocks that come next: memory that is resident already, where new
+   * pages would be faulted in one 4 KiB page at a time.
+   */
+  clear(): void {
+    const shared = this.pages.filter((page) => page !== undefined && page.length === PAGE_BYTES);
+    this.pages.length = 0;
+    this.pages.push(...shared);
+    this.unusedPageNumbers.length = 0;
+    for (const free of this.freeBlocks) free.length = 0;
+    this.reusablePages = shared.length;
+    this.bumpPage = -1;
+    this.bumpOffset = PAGE_BYTES;
+  }
+
+  /** Drops the pages `clear` kept that no block has been cut from since; returns their bytes. */
+  dropReusablePages(): number {
+    let dropped = 0;
+    for (let page = this.bumpPage + 1; page < this.reusablePages; page++) {
+      this.pages[page] = undefined;
+      this.unusedPageNumbers.push(page);
+      dropped += PAGE_BYTES;
+    }
+    this.reusablePages = 0;
+    return dropped;
+  }
+
+  /** Shared and large pages held (for tests). */
+  get pageCount(): number {
+    return this.pages.filter((page) => page !== undefined).length;
   }
 
   private addPage(page: Buffer): number {

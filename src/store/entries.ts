@@ -63,6 +63,22 @@ export class Entries {
     this.records = resizeSlots(this.records, capacity, FIELDS);
   }
 
+  /** Empties the slots below `used` (every slot ever used) and forgets every block, keeping the memory for what comes next. */
+  clear(used: number): void {
+    this.records.fill(0, 0, used * FIELDS);
+    this.arena.clear();
+  }
+
+  /** Lets go of the arena pages `clear` kept that have not been used again; returns their bytes. */
+  dropReusablePages(): number {
+    return this.arena.dropReusablePages();
+  }
+
+  /** Arena pages held (for tests). */
+  get pageCount(): number {
+    return this.arena.pageCount;
+  }
+
   occupied(slot: number): boolean {
     return this.records[slot * FIELDS + KEY_LENGTH]! !== EMPTY;
   }

@@ -200,6 +200,13 @@ export class HashIndex {
     }
   }
 
+  /** Empties the index, keeping the table (the new one, if a resize was under way) and its memory for a refill. */
+  clearKeepingTable(): void {
+    this.old = null;
+    this.table.fill(0);
+    this.count = 0;
+  }
+
   clear(): void {
     this.table = emptyTable(MIN_CAPACITY);
     this.mask = MIN_CAPACITY - 1;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Arena } from "../../src/store/arena.ts";
-import { KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
+import { FLUSH_RETAIN_MS, KEEP_TTL, Keyspace } from "../../src/store/keyspace.ts";
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from "../../src/store/memory.ts";
 import { rng } from "../helpers/random.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
@@ -168,6 +168,66 @@ describe("memory accounting", () => {
     ks.maxmemory = 0;
     for (let i = 1; i < 3000; i++) ks.delete(`n${i}`);
     expect(ks.usedMemory).toBe(0);
+  });
+
+  test("flush keeps the emptied memory for a refill, then lets go of what the refill did not use", () => {
+    const ks = keyspace();
+    for (let i = 0; i < 100_000; i++) ks.set(`k${i}`, "v".repeat(40));
+    const capacity = ks.slotCapacity;
+    const pages = ks.arenaPages;
+    expect(pages).toBeGreaterThan(4);
+    ks.flush();
+    expect(ks.slotCapacity).toBe(capacity);
+    expect(ks.arenaPages).toBe(pages);
+    // A small refill is cut from the kept pages: no new page, no growth.
+    for (let i = 0; i < 1000; i++) ks.set(`n${i}`, "w".repeat(40));
+    expect(ks.arenaPages).toBe(pages);
+    expect(ks.slotCapacity).toBe(capacity);
+    ks.now = T0 + FLUSH_RETAIN_MS - 1;
+    ks.releaseRetained();
+    expect(ks.arenaPages).toBe(pages);
+    // The grace is over: the pages the refill did not reach go, its keys stay.
+    ks.now = T0 + FLUSH_RETAIN_MS;
+    ks.releasedMemory = 0;
+    ks.releaseRetained();
+    expect(ks.arenaPages).toBe(1);
+    // Counted as released, so that the server's idle-time collection frees it.
+    expect(ks.releasedMemory).toBe((pages - 1) * 1024 * 1024);
+    for (let i = 0; i < 1000; i++) expect(ks.get(`n${i}`)).toBe("w".repeat(40));
+    expect(ks.size).toBe(1000);
+    // A keyspace still empty when the grace ends gets its first-start size back.
+    const initial = keyspace().slotCapacity;
+    ks.flush();
+    ks.now = T0 + 2 * FLUSH_RETAIN_MS;
+    ks.releasedMemory = 0;
+    ks.releaseRetained();
+    expect(ks.releasedMemory).toBeGreaterThan(capacity * 32);
+    expect(ks.slotCapacity).toBe(initial);
+    expect(ks.arenaPages).toBe(0);
+    ks.set("again", "x");
+    expect(ks.get("again")).toBe("x");
+  });
+
+  test("after a flush kept its memory, slots read as new: TTLs, LRU order, SCAN and random picks see only the refill", () => {
+    const ks = keyspace();
+    for (let i = 0; i < 5000; i++) ks.set(`old${i}`, `value-${i}`, i % 2 === 0 ? T0 + 10_000 : 0);
+    for (let i = 0; i < 5000; i += 7) ks.delete(`old${i}`); // free slots and free blocks, which must not come back
+    ks.flush();
+    for (let i = 0; i < 300; i++) ks.set(`new${i}`, `v${i}`, i % 3 === 0 ? T0 + 5000 : 0);
+    expect(ks.size).toBe(300);
+    expect(ks.volatileSize).toBe(100);
+    expect(ks.expireTime("new1")).toBe(0);
+    expect(ks.expireTime("new3")).toBe(T0 + 5000);
+    expect(ks.get("old1")).toBeUndefined();
+    expect(new Set(scanAll(ks))).toEqual(new Set(Array.from({ length: 300 }, (_, i) => `new${i}`)));
+    for (let i = 0; i < 50; i++) expect(ks.randomKey()).toStartWith("new");
+    ks.now = T0 + 5000;
+    expect(ks.removeExpired()).toBe(100);
+    expect(ks.size).toBe(200);
+    ks.maxmemory = ks.usedMemory - 1;
+    expect(ks.evictIfNeeded()).toBe(true);
+    expect(ks.has("new1")).toBe(false); // the least recently used of the refill
+    expect(ks.has("new2")).toBe(true);
   });
 
   test("usedMemory returns to 0 when keys leave by expiry and by eviction", () => {

@@ -7,9 +7,9 @@
  * rounded up to GRAIN bytes; a freed block goes on its size's free list and
  * is handed out again for the next block of that size (a segregated-fit
  * allocator, as jemalloc's small size classes). Bigger blocks get a page of
- * their own, dropped when the block is freed. Shared pages are returned
- * only all at once (FLUSHALL): memory freed into one size is reused only by
- * blocks of that size.
+ * their own, dropped when the block is freed. Shared pages go back only
+ * after a flush (clear, then dropReusablePages): memory freed into one size
+ * is reused only by blocks of that size.
  *
  * A block is named by its location, page × PAGE_BYTES + offset: one number,
  * exact in a double far past any page count a process can reach.

@@ -62,6 +62,7 @@ import {
   readProcStatusBytes,
   readTreeRss,
   redisArgv,
+  setGetArgs,
   removeTempDir,
   requestCounts,
   runCommand,
@@ -77,6 +78,8 @@ import {
   REDIS,
   type ServerKey,
   SERVERS,
+  UNPIPELINED_LOAD,
+  WARMUP_RUNS,
 } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -160,7 +163,7 @@ function parseOnly(values: string[] | undefined): Set<GoalId> {
 }
 const selected = parseOnly(opts.only as string[] | undefined);
 
-const CLIENTS = 50;
+const CLIENTS = UNPIPELINED_LOAD.clients;
 const RUN_TIMEOUT_MS = 300_000;
 /** Memory fill: redis-benchmark's -r keys are `key:` + 12 digits = 16 bytes. */
 const MEM_VALUE_SIZE = 32;
@@ -207,8 +210,8 @@ interface ThroughputConfig {
   rounds: number;
 }
 const CONFIGS: readonly ThroughputConfig[] = [
-  { key: "p1", pipeline: 1, keyspace: 100_000, requests: requestsP1, rounds: p1Rounds },
-  { key: "p16", pipeline: 16, keyspace: 100_000, requests: requestsP16, rounds },
+  { key: "p1", pipeline: UNPIPELINED_LOAD.pipeline, keyspace: UNPIPELINED_LOAD.keyspace, requests: requestsP1, rounds: p1Rounds },
+  { key: "p16", pipeline: 16, keyspace: UNPIPELINED_LOAD.keyspace, requests: requestsP16, rounds },
   { key: "p16-r1m", pipeline: 16, keyspace: 1_000_000, requests: requestsP16, rounds },
 ];
 const TESTS = ["SET", "GET"] as const;
@@ -228,10 +231,7 @@ function configsToRun(): ThroughputConfig[] {
 // ---------------------------------------------------------------------------
 
 function throughputArgs(port: number | string, c: ThroughputConfig): string[] {
-  return [
-    "redis-benchmark", "-h", HOST, "-p", String(port), "-t", "set,get", "-c", String(CLIENTS),
-    "-r", String(c.keyspace), "-n", String(c.requests), "-P", String(c.pipeline), "-q", "--csv",
-  ];
+  return setGetArgs(port, { clients: CLIENTS, keyspace: c.keyspace, requests: c.requests, pipeline: c.pipeline });
 }
 
 function fillArgs(port: number | string): string[] {
@@ -322,20 +322,6 @@ interface ThroughputRun {
   error?: string;
 }
 
-/**
- * Goal 1's load, twice per server before the measured rounds. A fresh
- * AtomicKV runs its first ~200k requests while JSC is still compiling the
- * request path (on a JIT thread that shares the two cores with the load):
- * over four fresh starts, the first run's SET p99 was 2.4-3.4 ms and later
- * runs' in the same process 1.0-1.9 ms; redis-server's first runs were like
- * its later ones. The second run still recompiles: with
- * BUN_JSC_reportCompileTimes=1, two starts logged ~300 compiles in the first
- * run, 17 in the second (3 FTL compiles, 52 ms; 65 ms in all) and 0-4 small
- * ones (under 5 ms) in each of the four runs after. Without both, round 1
- * measured AtomicKV's start-up, not the server at work. redis-server gets
- * the same runs.
- */
-const WARMUP_RUNS = 2;
 const WARMUP_CONFIG = CONFIGS.find((c) => c.key === "p1")!;
 
 async function throughputPhase(configs: readonly ThroughputConfig[]): Promise<ThroughputRun[]> {

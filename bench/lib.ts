@@ -781,6 +781,39 @@ export async function waitForRewriteEnd(server: ManagedServer, timeoutMs = 600_0
   }
 }
 
+/** A `redis-benchmark -t set,get` load: the throughput goals' and p99's. */
+export interface SetGetLoad {
+  clients: number;
+  keyspace: number;
+  requests: number;
+  pipeline: number;
+}
+
+/** Goal 1's load without pipelining, whose p99 is goal 5 (compare.ts, p99-noise.ts), but for its request count. */
+export const UNPIPELINED_LOAD = { clients: 50, keyspace: 100_000, pipeline: 1 } as const;
+
+/**
+ * Goal 1's load, twice per server before the measured rounds. A fresh
+ * AtomicKV runs its first ~200k requests while JSC is still compiling the
+ * request path (on a JIT thread that shares the two cores with the load):
+ * over four fresh starts, the first run's SET p99 was 2.4-3.4 ms and later
+ * runs' in the same process 1.0-1.9 ms; redis-server's first runs were like
+ * its later ones. The second run still recompiles: with
+ * BUN_JSC_reportCompileTimes=1, two starts logged ~300 compiles in the first
+ * run, 17 in the second (3 FTL compiles, 52 ms; 65 ms in all) and 0-4 small
+ * ones (under 5 ms) in each of the four runs after. Without both, round 1
+ * measured AtomicKV's start-up, not the server at work. redis-server gets
+ * the same runs.
+ */
+export const WARMUP_RUNS = 2;
+
+export function setGetArgs(port: number | string, load: SetGetLoad): string[] {
+  return [
+    "redis-benchmark", "-h", HOST, "-p", String(port), "-t", "set,get", "-c", String(load.clients),
+    "-r", String(load.keyspace), "-n", String(load.requests), "-P", String(load.pipeline), "-q", "--csv",
+  ];
+}
+
 /** FLUSHALL, then BGREWRITEAOF to completion: the next run starts on an empty keyspace and an empty AOF. */
 export async function emptyAof(server: ManagedServer): Promise<void> {
   await waitForRewriteEnd(server);

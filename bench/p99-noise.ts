@@ -1,8 +1,8 @@
 /**
  * How far a `-P 1` p99 moves when nothing changes: two ./atomic_server
  * processes of the same binary (A and B) and redis-server, in
- * bench/compare.ts's regime for goals 1 and 5 (the same command lines, two
- * warm-up runs each, FLUSHALL and a finished BGREWRITEAOF on all three
+ * bench/compare.ts's regime for goals 1 and 5 (the same command lines, its
+ * warm-up runs, FLUSHALL and a finished BGREWRITEAOF on all three
  * before every run). Each round runs goal 1's load once per server, the
  * order cycling through all six, so that no server always follows the same
  * one. Prints each server's medians, then for A/B, A/redis and B/redis the
@@ -21,7 +21,6 @@ import {
   ensureRedisTools,
   ensureServerBinary,
   freePorts,
-  HOST,
   installCleanupHandlers,
   makeTempDir,
   median,
@@ -32,10 +31,13 @@ import {
   redisArgv,
   removeTempDir,
   runCommand,
+  setGetArgs,
   shellQuote,
   startServer,
   stopProcess,
   textTable,
+  UNPIPELINED_LOAD,
+  WARMUP_RUNS,
   waitForPing,
 } from "./lib.ts";
 
@@ -87,7 +89,7 @@ const log = (msg: string) => console.error(`[bench:p99-noise ${new Date().toISOS
 
 /** Goal 1's load, as compare.ts runs it. */
 function loadArgs(port: number): string[] {
-  return ["redis-benchmark", "-h", HOST, "-p", String(port), "-t", "set,get", "-c", "50", "-r", "100000", "-n", String(requests), "-P", "1", "-q", "--csv"];
+  return setGetArgs(port, { ...UNPIPELINED_LOAD, requests });
 }
 
 async function runLoad(server: ManagedServer): Promise<Omit<Run, "name" | "round">> {
@@ -152,8 +154,8 @@ async function main(): Promise<void> {
     });
     await Promise.all([...servers.values()].map((s) => waitForPing(s, 60_000)));
     for (const [name, server] of servers) {
-      for (let run = 1; run <= 2; run++) await runLoad(server);
-      log(`warmed up ${name} (two runs, not measured)`);
+      for (let run = 1; run <= WARMUP_RUNS; run++) await runLoad(server);
+      log(`warmed up ${name} (${WARMUP_RUNS} runs, not measured)`);
     }
     const runs: Run[] = [];
     for (let round = 1; round <= rounds; round++) {

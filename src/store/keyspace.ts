@@ -347,14 +347,12 @@ export class Keyspace {
     this.volatileCount = 0;
     this.usedMemory = 0;
     if (this.snapshot === null) {
-      // New slots must read as zero (slot-arrays.ts): clear the ones used.
+      // Of a slot's fields only its record is read before a new key writes it
+      // (EMPTY, VOLATILE): those of the slots used are cleared. The other
+      // arrays are written first (storeFound, vlinkHead, the index) or read
+      // only below their counts.
       this.index.clearKeepingTable();
       this.entries.clear(used);
-      this.vlinks.fill(0, 0, 2 * used);
-      this.volatileSlots.fill(0, 0, used);
-      this.freeSlots.fill(0, 0, used);
-      this.hashes.fill(0, 0, used);
-      this.expireAt.fill(0, 0, used);
       this.retainedUntil = this.now + FLUSH_RETAIN_MS;
     } else {
       this.snapshot = null;

@@ -158,8 +158,12 @@ export class Persistence implements PersistenceState {
         this.rewriteScheduled = false;
         this.startRewrite("scheduled");
       } else if (this.shouldRewrite(now)) {
-        const growth = this.aof.baseSize === 0 ? 0 : Math.round(((this.aof.size - this.aof.baseSize) * 100) / this.aof.baseSize);
-        this.startRewrite(`automatic, the AOF grew by ${growth}%`);
+        const { size, baseSize } = this.aof;
+        this.startRewrite(
+          baseSize === 0
+            ? `automatic, the AOF reached ${size} bytes and was never rewritten`
+            : `automatic, the AOF grew by ${Math.round(((size - baseSize) * 100) / baseSize)}%`,
+        );
       }
     }
   }

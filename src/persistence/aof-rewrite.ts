@@ -89,6 +89,44 @@ export class AofRewrite {
     } catch {}
   }
 
+  /**
+   * Writes the snapshot's keys into the temp file, a slice per turn, and
+   * returns the bytes written. The snapshot is let go of when this returns,
+   * not when run() does: after a FLUSHALL during the rewrite it is all that
+   * holds the flushed keyspace, which the keyspace counts as released at
+   * endSnapshot, for the next idle collection to free.
+   */
+  private async writeSnapshot(): Promise<number> {
+    const snapshot = this.db.beginSnapshot();
+    this.snapshot = snapshot;
+    let written = 0;
+    const started = performance.now();
+    let reported = 0;
+    while (!snapshot.done) {
+      reported = this.reportProgress(snapshot, started, reported);
+      await this.yieldTurn();
+      const delay = this.keyDelayUs();
+      const deadline = performance.now() + SLICE_MS;
+      const slots = delay > 0 ? Math.max(1, Math.floor(10_000 / delay)) : SLOTS_PER_CHECK;
+      do {
+        snapshot.read(slots, this.records);
+        if (this.out.length >= WRITE_BYTES) written += this.writeOut();
+      } while (!snapshot.done && delay === 0 && performance.now() < deadline);
+      if (delay > 0) await Bun.sleep((slots * delay) / 1000);
+    }
+    this.db.endSnapshot(snapshot);
+    this.snapshot = null;
+    written += this.writeOut();
+    this.out.shrink();
+    return written;
+  }
+
+  private writeOut(): number {
+    const written = writeAll(this.fd, this.out.buf, this.out.length);
+    this.out.length = 0;
+    return written;
+  }
+
   /** Runs the rewrite; resolves with the new file's size once it is the AOF. Cleans up on failure. */
   async run(): Promise<number> {
     try {
@@ -96,32 +134,9 @@ export class AofRewrite {
         unlinkSync(this.tempPath);
       } catch {}
       this.fd = openSync(this.tempPath, "a");
-      const snapshot = this.db.beginSnapshot();
-      this.snapshot = snapshot;
+      // Taken in the turn the snapshot begins (writeSnapshot's first step).
       const tailFrom = this.aof.isOpen ? this.aof.appended : -1;
-      let written = 0;
-      const flushOut = (): void => {
-        written += writeAll(this.fd, this.out.buf, this.out.length);
-        this.out.length = 0;
-      };
-
-      const started = performance.now();
-      let reported = 0;
-      while (!snapshot.done) {
-        reported = this.reportProgress(snapshot, started, reported);
-        await this.yieldTurn();
-        const delay = this.keyDelayUs();
-        const deadline = performance.now() + SLICE_MS;
-        const slots = delay > 0 ? Math.max(1, Math.floor(10_000 / delay)) : SLOTS_PER_CHECK;
-        do {
-          snapshot.read(slots, this.records);
-          if (this.out.length >= WRITE_BYTES) flushOut();
-        } while (!snapshot.done && delay === 0 && performance.now() < deadline);
-        if (delay > 0) await Bun.sleep((slots * delay) / 1000);
-      }
-      this.db.endSnapshot(snapshot);
-      flushOut();
-      this.out.shrink();
+      const written = await this.writeSnapshot();
 
       // Writes made since T0 follow the snapshot. Reads see only what the
       // AOF wrote; records still buffered go to whichever file is live then.

@@ -134,6 +134,8 @@ export class Keyspace {
   expiryPaused = false;
   /** The AOF rewrite reading this keyspace as it was when the rewrite began. */
   private snapshot: Snapshot | null = null;
+  /** Storage a flush replaced while a rewrite still read it: released once the rewrite ends. */
+  private heldBySnapshot = 0;
 
   constructor() {
     this.grow(INITIAL_CAPACITY);
@@ -356,6 +358,7 @@ export class Keyspace {
       this.retainedUntil = this.now + FLUSH_RETAIN_MS;
     } else {
       this.snapshot = null;
+      this.heldBySnapshot += this.storageBytes();
       this.replaceStorage();
       this.retainedUntil = 0;
     }
@@ -376,7 +379,7 @@ export class Keyspace {
       this.releasedMemory += this.entries.dropReusablePages();
       return;
     }
-    this.releasedMemory += this.entries.pageCount * PAGE_BYTES + this.capacity * SLOT_ARRAY_BYTES;
+    this.releasedMemory += this.storageBytes();
     this.replaceStorage();
   }
 
@@ -392,6 +395,10 @@ export class Keyspace {
     this.expireAt = slotFloat64s();
     this.index.attach(this.entries, this.hashes);
     this.grow(INITIAL_CAPACITY);
+  }
+
+  private storageBytes(): number {
+    return this.entries.pageCount * PAGE_BYTES + this.capacity * SLOT_ARRAY_BYTES;
   }
 
   /** Slots the arrays have room for, and arena pages held (for tests). */
@@ -451,6 +458,9 @@ export class Keyspace {
   /** Stops keeping old contents for a snapshot (read to the end, or abandoned). */
   endSnapshot(snapshot: Snapshot | null): void {
     if (this.snapshot === snapshot) this.snapshot = null;
+    // Counted as released only now: a collection while the rewrite read it would have freed nothing.
+    this.releasedMemory += this.heldBySnapshot;
+    this.heldBySnapshot = 0;
   }
 
   // ---- Memory limit and expiry -------------------------------------------

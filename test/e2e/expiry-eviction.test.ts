@@ -3,6 +3,7 @@ import Redis from "ioredis";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { entryBytes } from "../../src/store/memory.ts";
+import { logContains } from "../helpers/aof.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer } from "../helpers/server.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
@@ -417,42 +418,54 @@ describe("eviction", () => {
 });
 
 describe("FLUSHALL and resident memory", () => {
+  const total = 400_000;
+  const value = (i: number) => `value-${"x".repeat(200)}-${i}`;
+  /** 400k keys of ~210 bytes, so that the arena pages (~100 MiB) are most of the process. */
+  async function fill(loader: Loader): Promise<void> {
+    const batch = 5000;
+    for (let start = 0; start < total; start += batch) {
+      await loader.send(setCommands(batch, (i) => ["SET", `key:${start + i}`, value(start + i)]), batch);
+    }
+  }
+
+  /** Polls the process's resident size until it is under `bound` (or `limitMs` passed); returns it. */
+  async function residentUnder(pid: number, bound: number, limitMs: number): Promise<number> {
+    const since = Date.now();
+    let rss = residentBytes(pid);
+    while (rss >= bound && Date.now() - since < limitMs) {
+      await Bun.sleep(250);
+      rss = residentBytes(pid);
+    }
+    return rss;
+  }
+
   test("FLUSHALL keeps the emptied memory 10 s for a refill, then gives it back", async () => {
-    const server = await startServer([]);
+    // The fills write ~100 MB of AOF, past auto-aof-rewrite-min-size. A flush during a
+    // rewrite drops its memory at once (the rewrite still reads it), so none may start.
+    const server = await startServer(["--auto-aof-rewrite-percentage", "0"]);
     const redis = client(server.port);
     const loader = await Loader.connect(server.port);
     const pid = server.proc.pid;
-    const total = 400_000;
-    const batch = 5000;
-    const fill = async () => {
-      for (let start = 0; start < total; start += batch) {
-        await loader.send(setCommands(batch, (i) => ["SET", `key:${start + i}`, `value-${"x".repeat(200)}-${start + i}`]), batch);
-      }
-    };
     try {
       await Bun.sleep(300);
       const emptyRss = residentBytes(pid);
-      await fill();
+      await fill(loader);
       const filledRss = residentBytes(pid);
       expect(await redis.flushall()).toBe("OK");
       expect(await redis.dbsize()).toBe(0);
       // Within the 10 s the flush keeps its memory, the refill is cut from it (the
       // gain is time, measured in BENCHMARKS.md; resident size ends up alike).
-      await fill();
+      await fill(loader);
       const refilledRss = residentBytes(pid);
       expect(await redis.dbsize()).toBe(total);
-      expect(await redis.get("key:123")).toBe(`value-${"x".repeat(200)}-123`);
+      expect(await redis.get("key:123")).toBe(value(123));
       // Flushed and left empty, the process returns to near its empty size once the 10 s are up.
-      // (The values are large enough that what the flush keeps, ~100 MiB of arena pages, is most
-      // of the process: the parser's garbage, which the idle collection frees at once, is not.)
+      // (What the flush keeps is most of the process: the parser's garbage, which the idle
+      // collection frees at once, is not.)
       expect(await redis.flushall()).toBe("OK");
       const flushedAt = Date.now();
-      let rss = residentBytes(pid);
       const bound = emptyRss + (filledRss - emptyRss) / 3;
-      while (rss >= bound && Date.now() - flushedAt < 20_000) {
-        await Bun.sleep(250);
-        rss = residentBytes(pid);
-      }
+      const rss = await residentUnder(pid, bound, 20_000);
       console.log(
         `[rss] empty ${mib(emptyRss)}; ${total} keys ${mib(filledRss)}; refilled after FLUSHALL ${mib(refilledRss)}; ` +
           `after the second FLUSHALL ${mib(rss)} at ${Date.now() - flushedAt} ms (bound ${mib(bound)})`,
@@ -461,6 +474,40 @@ describe("FLUSHALL and resident memory", () => {
       expect(Date.now() - flushedAt).toBeGreaterThanOrEqual(9_000); // kept for the grace, not dropped at once
       expect(await redis.set("after", "1")).toBe("OK");
       expect(await redis.get("after")).toBe("1");
+    } finally {
+      loader.close();
+      redis.disconnect();
+      await server.stop();
+    }
+  }, 60_000);
+
+  test("a FLUSHALL during an AOF rewrite gives the memory back as soon as the rewrite ends", async () => {
+    // 2 µs per key: the rewrite of 400k keys takes ~1 s, and the FLUSHALL lands inside it.
+    const server = await startServer(["--auto-aof-rewrite-percentage", "0", "--rdb-key-save-delay", "2"]);
+    const redis = client(server.port);
+    const loader = await Loader.connect(server.port);
+    const pid = server.proc.pid;
+    try {
+      await Bun.sleep(300);
+      const emptyRss = residentBytes(pid);
+      await fill(loader);
+      const filledRss = residentBytes(pid);
+      await redis.bgrewriteaof();
+      expect(await redis.flushall()).toBe("OK");
+      expect(infoField(await redis.info("persistence"), "aof_rewrite_in_progress")).toBe(1);
+      // Waited for without a command, so that the server is idle (and collects) during the rewrite.
+      await logContains(server, "Background AOF rewrite finished successfully");
+      const rewrittenAt = Date.now();
+      const bound = emptyRss + (filledRss - emptyRss) / 3;
+      const rss = await residentUnder(pid, bound, 20_000);
+      console.log(
+        `[rss] empty ${mib(emptyRss)}; ${total} keys ${mib(filledRss)}; ${mib(rss)} ${Date.now() - rewrittenAt} ms ` +
+          `after the rewrite that the FLUSHALL fell in ended (bound ${mib(bound)})`,
+      );
+      expect(rss).toBeLessThan(bound);
+      // The flushed keyspace is not kept for a refill: the rewrite held it, and it goes with it.
+      expect(Date.now() - rewrittenAt).toBeLessThan(5_000);
+      expect(await redis.dbsize()).toBe(0);
     } finally {
       loader.close();
       redis.disconnect();

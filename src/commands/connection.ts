@@ -6,10 +6,22 @@ import { Errors, type ClientState, type CommandContext, type CommandSpec } from 
 
 /** Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO and CLIENT. */
 
+/**
+ * PING answers in RESP even as an inline line: the seed's text protocol has
+ * no PING, while Redis's probes send it inline and match Redis's bytes
+ * (redis-benchmark's PING_INLINE, HAProxy's redis-check expecting +PONG).
+ */
 function ping(ctx: CommandContext, argv: string[]): void {
-  if (argv.length > 2) ctx.reply.error(Errors.arity("ping"));
-  else if (argv.length === 2) ctx.reply.bulk(argv[1]!);
-  else ctx.reply.status("PONG");
+  const { reply } = ctx;
+  if (argv.length > 2) {
+    reply.error(Errors.arity("ping"));
+    return;
+  }
+  const protocol = reply.protocol;
+  if (protocol === TEXT) reply.protocol = RESP2;
+  if (argv.length === 2) reply.bulk(argv[1]!);
+  else reply.status("PONG");
+  reply.protocol = protocol;
 }
 
 function echo(ctx: CommandContext, argv: string[]): void {

@@ -3,6 +3,7 @@ import { RedisClient } from "bun";
 import Redis from "ioredis";
 import { createClient, RESP_TYPES } from "redis";
 import { COMPAT_REDIS_VERSION } from "../../src/commands/info.ts";
+import { ensureCommand } from "../helpers/debian.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
 import { startServer, type RunningServer } from "../helpers/server.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
@@ -299,6 +300,30 @@ describe("node-redis", () => {
       }
     });
   }
+});
+
+describe("redis-benchmark", () => {
+  test("its string tests run, PING_INLINE included, and leave what they wrote", async () => {
+    const missing = ensureCommand("redis-benchmark", "redis-tools");
+    if (missing !== null) {
+      console.warn(`skipped: ${missing}`);
+      return;
+    }
+    const requests = 2000;
+    const run = Bun.spawn(
+      ["redis-benchmark", "-p", String(server.port), "-n", String(requests), "-c", "10", "-q", "-t", "ping,set,get,incr,mset"],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [code, out, err] = await Promise.all([run.exited, new Response(run.stdout).text(), new Response(run.stderr).text()]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    // -q prints each test's final line after progress lines ended in \r.
+    const finals = out.split(/[\r\n]/).filter((line) => line.includes("requests per second, p50="));
+    expect(finals.map((line) => line.split(":")[0])).toEqual(["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]);
+    const c = await ioClient();
+    expect(await c.get("counter:__rand_int__")).toBe(String(requests));
+    expect(await c.get("key:__rand_int__")).toBe("VXK"); // its 3-byte value
+  });
 });
 
 describe("HELLO and RESP3 on a raw socket", () => {

@@ -5,7 +5,7 @@ import { connect, type Socket } from "node:net";
 import { entryBytes } from "../../src/store/memory.ts";
 import { logContains } from "../helpers/aof.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
-import { startServer } from "../helpers/server.ts";
+import { startServer, type RunningServer } from "../helpers/server.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 
 useTestTimeout();
@@ -439,10 +439,20 @@ describe("FLUSHALL and resident memory", () => {
     return rss;
   }
 
-  test("FLUSHALL keeps the emptied memory 10 s for a refill, then gives it back", async () => {
-    // The fills write ~100 MB of AOF, past auto-aof-rewrite-min-size. A flush during a
-    // rewrite drops its memory at once (the rewrite still reads it), so none may start.
-    const server = await startServer(["--auto-aof-rewrite-percentage", "0"]);
+  interface Filled {
+    server: RunningServer;
+    redis: Redis;
+    loader: Loader;
+    pid: number;
+    emptyRss: number;
+    filledRss: number;
+    /** Back "near the empty size": under a third of what the fill added. */
+    bound: number;
+  }
+
+  /** Starts a server with `args`, fills it once, runs `body`, and stops it. */
+  async function withFilledServer(args: string[], body: (filled: Filled) => Promise<void>): Promise<void> {
+    const server = await startServer(args);
     const redis = client(server.port);
     const loader = await Loader.connect(server.port);
     const pid = server.proc.pid;
@@ -451,6 +461,18 @@ describe("FLUSHALL and resident memory", () => {
       const emptyRss = residentBytes(pid);
       await fill(loader);
       const filledRss = residentBytes(pid);
+      await body({ server, redis, loader, pid, emptyRss, filledRss, bound: emptyRss + (filledRss - emptyRss) / 3 });
+    } finally {
+      loader.close();
+      redis.disconnect();
+      await server.stop();
+    }
+  }
+
+  test("FLUSHALL keeps the emptied memory 10 s for a refill, then gives it back", async () => {
+    // The fills write ~100 MB of AOF, past auto-aof-rewrite-min-size. A flush during a
+    // rewrite drops its memory at once (the rewrite still reads it), so none may start.
+    await withFilledServer(["--auto-aof-rewrite-percentage", "0"], async ({ redis, loader, pid, emptyRss, filledRss, bound }) => {
       expect(await redis.flushall()).toBe("OK");
       expect(await redis.dbsize()).toBe(0);
       // Within the 10 s the flush keeps its memory, the refill is cut from it (the
@@ -464,7 +486,6 @@ describe("FLUSHALL and resident memory", () => {
       // collection frees at once, is not.)
       expect(await redis.flushall()).toBe("OK");
       const flushedAt = Date.now();
-      const bound = emptyRss + (filledRss - emptyRss) / 3;
       const rss = await residentUnder(pid, bound, 20_000);
       console.log(
         `[rss] empty ${mib(emptyRss)}; ${total} keys ${mib(filledRss)}; refilled after FLUSHALL ${mib(refilledRss)}; ` +
@@ -474,31 +495,19 @@ describe("FLUSHALL and resident memory", () => {
       expect(Date.now() - flushedAt).toBeGreaterThanOrEqual(9_000); // kept for the grace, not dropped at once
       expect(await redis.set("after", "1")).toBe("OK");
       expect(await redis.get("after")).toBe("1");
-    } finally {
-      loader.close();
-      redis.disconnect();
-      await server.stop();
-    }
+    });
   }, 60_000);
 
   test("a FLUSHALL during an AOF rewrite gives the memory back as soon as the rewrite ends", async () => {
     // 2 µs per key: the rewrite of 400k keys takes ~1 s, and the FLUSHALL lands inside it.
-    const server = await startServer(["--auto-aof-rewrite-percentage", "0", "--rdb-key-save-delay", "2"]);
-    const redis = client(server.port);
-    const loader = await Loader.connect(server.port);
-    const pid = server.proc.pid;
-    try {
-      await Bun.sleep(300);
-      const emptyRss = residentBytes(pid);
-      await fill(loader);
-      const filledRss = residentBytes(pid);
+    const args = ["--auto-aof-rewrite-percentage", "0", "--rdb-key-save-delay", "2"];
+    await withFilledServer(args, async ({ server, redis, pid, emptyRss, filledRss, bound }) => {
       await redis.bgrewriteaof();
       expect(await redis.flushall()).toBe("OK");
       expect(infoField(await redis.info("persistence"), "aof_rewrite_in_progress")).toBe(1);
       // Waited for without a command, so that the server is idle (and collects) during the rewrite.
       await logContains(server, "Background AOF rewrite finished successfully");
       const rewrittenAt = Date.now();
-      const bound = emptyRss + (filledRss - emptyRss) / 3;
       const rss = await residentUnder(pid, bound, 20_000);
       console.log(
         `[rss] empty ${mib(emptyRss)}; ${total} keys ${mib(filledRss)}; ${mib(rss)} ${Date.now() - rewrittenAt} ms ` +
@@ -508,10 +517,6 @@ describe("FLUSHALL and resident memory", () => {
       // The flushed keyspace is not kept for a refill: the rewrite held it, and it goes with it.
       expect(Date.now() - rewrittenAt).toBeLessThan(5_000);
       expect(await redis.dbsize()).toBe(0);
-    } finally {
-      loader.close();
-      redis.disconnect();
-      await server.stop();
-    }
+    });
   }, 60_000);
 });

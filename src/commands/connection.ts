@@ -147,13 +147,19 @@ function validClientName(name: string): boolean {
   return true;
 }
 
+/** CLIENT LIST's flags, as Redis spells them: O monitor, x in MULTI, d a watched key changed, N none. */
+function clientFlags(client: ClientState): string {
+  const flags = (client.monitor ? "O" : "") + (client.transaction !== null ? "x" : "") + (client.watchedKeyChanged ? "d" : "");
+  return flags === "" ? "N" : flags;
+}
+
 /** One line of CLIENT LIST / CLIENT INFO, in Redis's field order. */
 export function describeClient(client: ClientState, now: number): string {
   const age = Math.floor((now - client.createdAt) / 1000);
   const idle = Math.floor((now - client.lastInteraction) / 1000);
   return (
     `id=${client.id} addr=${client.address} laddr=${client.localAddress} fd=-1 name=${client.name} ` +
-    `age=${age} idle=${idle} flags=${client.monitor ? "O" : "N"} db=0 sub=0 psub=0 ssub=0 multi=-1 ` +
+    `age=${age} idle=${idle} flags=${clientFlags(client)} db=0 sub=0 psub=0 ssub=0 multi=${client.transaction?.queued.length ?? -1} ` +
     `qbuf=${client.queryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
     `obl=0 oll=0 omem=${client.outputBufferBytes} tot-mem=${client.queryBufferBytes + client.outputBufferBytes} ` +
     `events=r cmd=${client.lastCommand} user=default redir=-1 resp=${client.resp} ` +

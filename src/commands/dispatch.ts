@@ -12,10 +12,13 @@ import { Errors, type CommandContext } from "./types.ts";
 export function dispatch(ctx: CommandContext, argv: string[]): void {
   const command = lookupCommand(argv[0]!);
   if (command === undefined) {
+    if (ctx.client.transaction !== null) ctx.client.transaction.failed = true;
     ctx.reply.error(unknownCommand(argv));
     return;
   }
-  if (admit(ctx, command, argv.length)) execute(ctx, command, argv, null);
+  if (!admit(ctx, command, argv.length)) return;
+  if (ctx.client.transaction !== null && !TRANSACTION_CONTROL.has(command.spec.name)) queue(ctx, command, argv);
+  else execute(ctx, command, argv, null);
 }
 
 /**
@@ -25,7 +28,19 @@ export function dispatch(ctx: CommandContext, argv: string[]): void {
  * need them.
  */
 export function dispatchFrame(ctx: CommandContext, command: Command, frame: Frame): void {
-  if (admit(ctx, command, frame.argc)) execute(ctx, command, null, frame);
+  if (!admit(ctx, command, frame.argc)) return;
+  // No transaction command has a frame handler: in MULTI, every frame is queued.
+  if (ctx.client.transaction !== null) queue(ctx, command, frame.argv());
+  else execute(ctx, command, null, frame);
+}
+
+/** Run at once even between MULTI and EXEC (Redis's list in processCommand). */
+const TRANSACTION_CONTROL = new Set(["multi", "exec", "discard", "watch", "quit"]);
+
+/** Between MULTI and EXEC: an admitted command waits for EXEC. */
+function queue(ctx: CommandContext, command: Command, argv: string[]): void {
+  ctx.client.transaction!.queued.push({ command, argv });
+  ctx.reply.status("QUEUED");
 }
 
 /** The refusals before a command runs; false when it was refused (the error is the reply). */
@@ -43,12 +58,14 @@ function admit(ctx: CommandContext, command: Command, argc: number): boolean {
   else if (command.denyOom && ctx.db.overMemoryLimit && !ctx.db.evictIfNeeded()) refusal = Errors.oom;
   if (refusal === null) return true;
   stats.rejectedCalls++;
+  // Refused while queuing: EXEC will refuse the whole transaction (Redis's flagTransaction).
+  if (ctx.client.transaction !== null) ctx.client.transaction.failed = true;
   reply.error(refusal);
   return false;
 }
 
 /** Runs an admitted command from its strings (`argv`) or its frame, then times, records and logs it. */
-function execute(ctx: CommandContext, command: Command, argv: string[] | null, frame: Frame | null): void {
+export function execute(ctx: CommandContext, command: Command, argv: string[] | null, frame: Frame | null): void {
   const { reply, server } = ctx;
   const { spec, stats } = command;
   const errorsBefore = reply.errors;
@@ -80,6 +97,7 @@ function execute(ctx: CommandContext, command: Command, argv: string[] | null, f
   }
   if (reply.errors !== errorsBefore) stats.failedCalls++;
   if (command.write && ctx.db.dirty !== dirtyBefore) {
+    if (!server.watchedKeys.empty) touchKeys(ctx, command, argv ?? (argv = frame!.argv()));
     if (ctx.effect !== null) server.propagate(ctx.effect);
     else if (!command.renamed) {
       if (frame !== null) server.propagateBytes(frame.buf, frame.start, frame.end); // the request as it arrived
@@ -90,6 +108,14 @@ function execute(ctx: CommandContext, command: Command, argv: string[] | null, f
       server.propagate(argv);
     }
   }
+}
+
+/** A write changed its keys (the spec's key positions): the clients WATCHing them will see EXEC fail. */
+function touchKeys(ctx: CommandContext, command: Command, argv: readonly string[]): void {
+  const [first, last, step] = command.spec.keys;
+  if (first === 0 || step <= 0) return;
+  const end = last < 0 ? argv.length + last : Math.min(last, argv.length - 1);
+  for (let i = first; i <= end; i += step) ctx.server.watchedKeys.touch(argv[i]!);
 }
 
 /** A command that took at least slowCommandUs: SLOWLOG and LATENCY's `command` / `fast-command` events, as in Redis's call(). */

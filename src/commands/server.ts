@@ -16,6 +16,7 @@ function flush(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(Errors.syntax);
     return;
   }
+  if (!ctx.server.watchedKeys.empty) ctx.server.watchedKeys.touchExisting(ctx.db);
   ctx.db.flush();
   ctx.reply.ok();
 }

@@ -5,6 +5,7 @@ import { introspectionCommands } from "./introspection.ts";
 import { keyCommands } from "./keys.ts";
 import { serverCommands } from "./server.ts";
 import { stringCommands } from "./strings.ts";
+import { transactionCommands } from "./transactions.ts";
 import { CommandStats } from "../stats/command-stats.ts";
 import type { CommandSpec } from "./types.ts";
 
@@ -21,6 +22,7 @@ export const ALL_COMMANDS: readonly CommandSpec[] = [
   ...infoCommands,
   ...introspectionCommands,
   ...diagnosticsCommands,
+  ...transactionCommands,
 ].sort((a, b) => a.name.localeCompare(b.name));
 
 /** A table row as dispatch uses it: the spec plus what is derived from it once. */

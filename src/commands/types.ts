@@ -5,6 +5,7 @@ import type { CommandStats } from "../stats/command-stats.ts";
 import type { LatencyMonitor } from "../stats/latency-monitor.ts";
 import type { SlowLog } from "../stats/slowlog.ts";
 import type { Keyspace } from "../store/keyspace.ts";
+import type { Transaction, WatchedKeys } from "./transactions.ts";
 
 /**
  * What a command sees: its arguments, a reply writer, the keyspace, the
@@ -31,7 +32,7 @@ export type FrameHandler = (ctx: CommandContext, frame: Frame) => void;
 /** Redis's command flags that change how the dispatcher treats a command. */
 export type CommandFlag = "write" | "readonly" | "denyoom" | "fast" | "admin" | "noscript" | "loading" | "stale" | "no_auth" | "allow_busy";
 
-export type CommandGroup = "string" | "generic" | "connection" | "server";
+export type CommandGroup = "string" | "generic" | "connection" | "server" | "transactions";
 
 /**
  * One row of the command table, Redis's `commands/*.json` in miniature:
@@ -82,6 +83,11 @@ export interface ClientState {
   /** Bytes buffered on the input and output sides, for CLIENT LIST. */
   readonly queryBufferBytes: number;
   readonly outputBufferBytes: number;
+  /** Between MULTI and EXEC/DISCARD: the queued commands. */
+  transaction: Transaction | null;
+  /** The keys this client WATCHes, and whether one of them changed since. */
+  watching: Set<string> | null;
+  watchedKeyChanged: boolean;
 }
 
 export interface ServerStats {
@@ -136,6 +142,10 @@ export interface ServerState {
   propagate(argv: readonly string[]): void;
   /** propagate() for a change that is a request as it arrived: its RESP bytes, source[start, end), are the record. */
   propagateBytes(source: Buffer, start: number, end: number): void;
+  /** Runs EXEC's commands: what they log is one MULTI … EXEC block in the AOF, replayed whole or not at all. */
+  runTransaction(run: () => void): void;
+  /** Who WATCHes which key. */
+  readonly watchedKeys: WatchedKeys;
   /** The persistence layer as INFO and BGREWRITEAOF see it. */
   readonly persistence: PersistenceState;
   /**

@@ -50,17 +50,19 @@ export async function readAof(path: string, sink: RecordSink, log: Logger | null
   const file = Bun.file(path);
   const size = file.size;
   const reader = new AofReader();
+  const blocks = new TransactionBlocks(sink);
   const started = performance.now();
   let lastStep = 0;
   for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
     const chunk = Buffer.from(await file.slice(offset, Math.min(size, offset + CHUNK_BYTES)).arrayBuffer());
     try {
-      reader.feed(chunk, sink);
+      reader.feed(chunk, blocks.record);
     } catch (err) {
       if (!(err instanceof AofFormatError)) throw err;
       // The file ends in NUL bytes that begin inside the bad record (a header is at most 22 bytes).
       const zeros = await trailingZerosStart(file, err.recordOffset, size);
       if (zeros < size && zeros <= err.offset + 22) {
+        if (blocks.openAt >= 0) return finish(reader.records, size, blocks.openAt, UNFINISHED_TRANSACTION, started);
         return finish(reader.records, size, err.recordOffset, "NUL bytes fill the rest of the file", started);
       }
       throw new AofCorruptError(path, err.recordOffset, err.offset, err.problem);
@@ -72,7 +74,42 @@ export async function readAof(path: string, sink: RecordSink, log: Logger | null
       log.notice(progressLine(done, size, reader.records, performance.now() - started));
     }
   }
+  if (blocks.openAt >= 0) return finish(reader.records, size, blocks.openAt, UNFINISHED_TRANSACTION, started);
   return finish(reader.records, size, reader.tornAt, "the file ends inside it", started);
+}
+
+const UNFINISHED_TRANSACTION = "the file ends inside a MULTI/EXEC transaction";
+
+/**
+ * EXEC logs its changes between MULTI and EXEC records. They reach the sink
+ * only once EXEC is read, so a transaction is replayed whole or, when the
+ * file ends before its EXEC (a crash mid-write), not at all: the tail is
+ * torn at its MULTI, as Redis reverts an incomplete transaction.
+ */
+class TransactionBlocks {
+  private held: [string[], number][] | null = null;
+  /** Where the MULTI of a transaction still waiting for its EXEC starts, or -1. */
+  openAt = -1;
+
+  constructor(private readonly sink: RecordSink) {}
+
+  readonly record = (argv: string[], offset: number): void => {
+    if (argv.length === 1 && /^multi$/i.test(argv[0]!)) {
+      if (this.held !== null) throw new AofFormatError(offset, offset, "MULTI inside a transaction");
+      this.held = [];
+      this.openAt = offset;
+    } else if (argv.length === 1 && /^exec$/i.test(argv[0]!)) {
+      const held = this.held;
+      if (held === null) throw new AofFormatError(offset, offset, "EXEC without MULTI");
+      this.held = null;
+      this.openAt = -1;
+      for (const [record, at] of held) this.sink(record, at);
+    } else if (this.held !== null) {
+      this.held.push([argv, offset]);
+    } else {
+      this.sink(argv, offset);
+    }
+  };
 }
 
 function finish(records: number, bytes: number, tornAt: number, tornReason: string, started: number): LoadResult {

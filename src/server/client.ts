@@ -1,4 +1,5 @@
 import type { Socket } from "bun";
+import type { Transaction } from "../commands/transactions.ts";
 import type { ClientState } from "../commands/types.ts";
 import { RESP2, type Protocol } from "../protocol/reply.ts";
 import { RequestParser } from "../protocol/request-parser.ts";
@@ -36,6 +37,9 @@ export class Client implements ClientState {
   logged = false;
   /** In MONITOR mode: receives every command; may not touch keys. */
   monitor = false;
+  transaction: Transaction | null = null;
+  watching: Set<string> | null = null;
+  watchedKeyChanged = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -131,5 +135,8 @@ export function detachedClient(id: number, address: string, localAddress: string
     monitor: false,
     queryBufferBytes: 0,
     outputBufferBytes: 0,
+    transaction: null,
+    watching: null,
+    watchedKeyChanged: false,
   };
 }

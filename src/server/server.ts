@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { dispatch, dispatchFrame } from "../commands/dispatch.ts";
 import { renderInfo } from "../commands/info.ts";
+import { WatchedKeys } from "../commands/transactions.ts";
 import { ALL_COMMANDS, commandStats, lookupCommand, renameCommand, resetCommandStats, type Command } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
@@ -35,6 +36,10 @@ const EMPTY = Buffer.alloc(0);
 const GC_MIN_RELEASED_BUSY = 8 * 1024 * 1024;
 const GC_MIN_RELEASED_IDLE = 1024 * 1024;
 const GC_MIN_PARSED_IDLE = 16 * 1024 * 1024;
+/** Where runTransaction is: not in one, in one that has logged nothing yet, in one whose MULTI is logged. */
+const NO_TRANSACTION = 0;
+const TRANSACTION_UNLOGGED = 1;
+const TRANSACTION_LOGGED = 2;
 
 /** Counters as they are at startup and after CONFIG RESETSTAT. */
 export function freshStats(): ServerStats {
@@ -109,6 +114,8 @@ export class Server implements ServerState {
   /** Commands run from the read being handled (see flush). */
   private commandsThisRead = 0;
   private readonly gate: ReplyGate;
+  readonly watchedKeys = new WatchedKeys();
+  private transactionState = NO_TRANSACTION;
 
   constructor(
     readonly config: Config,
@@ -124,6 +131,7 @@ export class Server implements ServerState {
     // Expiry and eviction happen inside other commands and in the cron.
     this.db.onRemoved = (key) => {
       if (this.persistence.propagate(["DEL", key])) this.gate.schedule();
+      if (!this.watchedKeys.empty) this.watchedKeys.touch(key);
     };
     this.applyConfig();
     config.onChange((name) => this.onConfigChange(name));
@@ -257,11 +265,35 @@ export class Server implements ServerState {
 
   /** A command's change: logged, and replies wait for it to be written. */
   propagate(argv: readonly string[]): void {
+    if (this.transactionState === TRANSACTION_UNLOGGED) this.logTransactionStart();
     if (this.persistence.propagate(argv)) this.waitForLog();
   }
 
   propagateBytes(source: Buffer, start: number, end: number): void {
+    if (this.transactionState === TRANSACTION_UNLOGGED) this.logTransactionStart();
     if (this.persistence.propagateBytes(source, start, end)) this.waitForLog();
+  }
+
+  /**
+   * EXEC: the first change its commands log is preceded by MULTI, and EXEC
+   * follows the last, so the AOF loader replays all of them or, when the
+   * file ends before EXEC (a crash mid-write), none (aof-loader.ts). A
+   * transaction that changed nothing logs nothing.
+   */
+  runTransaction(run: () => void): void {
+    this.transactionState = TRANSACTION_UNLOGGED;
+    try {
+      run();
+    } finally {
+      const logged = this.transactionState === TRANSACTION_LOGGED;
+      this.transactionState = NO_TRANSACTION;
+      if (logged) this.propagate(["EXEC"]);
+    }
+  }
+
+  private logTransactionStart(): void {
+    this.transactionState = TRANSACTION_LOGGED;
+    this.propagate(["MULTI"]);
   }
 
   /** The running command's change was logged: its client's replies wait for this turn's AOF write. */
@@ -533,6 +565,7 @@ export class Server implements ServerState {
   private onClose(client: Client | undefined): void {
     if (client === undefined) return;
     client.closed = true;
+    this.watchedKeys.unwatchAll(client);
     this.clientsById.delete(client.id);
     if (client.monitor) this.monitors.remove(client);
     this.log.verbose(`Client closed connection id=${client.id} addr=${client.address} laddr=${client.localAddress}`);

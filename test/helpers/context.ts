@@ -2,6 +2,7 @@
  * A command context without a server or sockets, for unit tests of the
  * command layer and for bench/micro.ts.
  */
+import { WatchedKeys } from "../../src/commands/transactions.ts";
 import type { ClientState, CommandContext, ServerState } from "../../src/commands/types.ts";
 import { Config } from "../../src/config/config.ts";
 import { OutputBuffer, ReplyWriter } from "../../src/protocol/reply.ts";
@@ -49,6 +50,8 @@ export function fakeServer(config: Config): ServerState & { warnings: string[] }
     writeError: null,
     propagate: () => {},
     propagateBytes: () => {},
+    runTransaction: (run) => run(),
+    watchedKeys: new WatchedKeys(),
     persistence: {
       enabled: false,
       rewriteInProgress: false,

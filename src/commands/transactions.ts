@@ -89,6 +89,8 @@ function exec(ctx: CommandContext): void {
     return;
   }
   client.transaction = null;
+  // A watched key past its TTL that nothing has removed yet has changed too: looking it up removes it, which touches it.
+  if (client.watching !== null) for (const key of client.watching) db.has(key);
   const changed = client.watchedKeyChanged;
   server.watchedKeys.unwatchAll(client);
   if (transaction.failed) {

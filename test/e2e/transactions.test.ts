@@ -184,6 +184,9 @@ describe("WATCH", () => {
     expect(await aborted(() => other.rename("tx:from", "tx:to"), "tx:to")).toBe(true);
     await c.set("tx:exp", "1", "PX", 50);
     expect(await aborted(() => Bun.sleep(200).then(() => other.get("tx:exp")), "tx:exp")).toBe(true);
+    // Expired with nobody reading it: unless the active cycle (every 100 ms) removed it first, EXEC must notice.
+    await c.set("tx:exp2", "1", "PX", 30);
+    expect(await aborted(() => Bun.sleep(60), "tx:exp2")).toBe(true);
     await c.set("tx:flushed", "1");
     expect(await aborted(() => other.flushall(), "tx:flushed")).toBe(true);
     // A flush does not change a watched key that did not exist, nor does a write that changed nothing.

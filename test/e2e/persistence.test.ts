@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { aofBytes, aofCommands, aofRecords, connectOnce, logContains, persistenceInfo, ready, waitUntil } from "../helpers/aof.ts";
 import { RawClient, resp } from "../helpers/raw.ts";
-import { freePort, makeDataDir, runToExit, serverCommand, startServer } from "../helpers/server.ts";
+import { freePort, runToExit, serverCommand, startServer, withDataDir } from "../helpers/server.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 
 useTestTimeout();
@@ -14,18 +14,9 @@ useTestTimeout();
  * Crashes under load are in crash.test.ts, a full disk in disk-full.test.ts.
  */
 
-async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = makeDataDir();
-  try {
-    return await body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 describe("what the AOF records", () => {
   test("effects, not requests: absolute TTLs, INCRBYFLOAT's result, DEL for past expiries", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer([], { dir });
       const c = await ready(connectOnce(server.port));
       const before = Date.now();
@@ -81,7 +72,7 @@ describe("what the AOF records", () => {
   });
 
   test("active expiry and eviction are logged as DEL", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer(["--maxmemory", "200kb", "--maxmemory-policy", "allkeys-lru"], { dir });
       const c = await ready(connectOnce(server.port));
       await c.set("short", "v", "PX", 20);
@@ -111,7 +102,7 @@ describe("what the AOF records", () => {
       console.warn("skipped: redis-cli is not installed (apt-get install redis-tools)");
       return;
     }
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const source = await startServer([], { dir });
       const c = await ready(connectOnce(source.port));
       await c.mset({ a: "1", b: "two", "bin\r\nkey": "v\x00\xff" });
@@ -135,7 +126,7 @@ describe("what the AOF records", () => {
 
 describe("restarts", () => {
   test("data survives SIGTERM, SHUTDOWN and SIGINT, even with appendfsync no", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       for (const [i, how] of (["SIGTERM", "SHUTDOWN", "SIGINT"] as const).entries()) {
         const server = await startServer(["--appendfsync", "no"], { dir });
         const c = await ready(connectOnce(server.port));
@@ -151,7 +142,7 @@ describe("restarts", () => {
   });
 
   test("a restart never extends a TTL, and keys that expired while down are dropped", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer([], { dir });
       const c = await ready(connectOnce(server.port));
       await c.set("long", "v", "PX", 3000);
@@ -177,7 +168,7 @@ describe("restarts", () => {
   });
 
   test("appendonly no neither writes nor loads a file", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       writeFileSync(join(dir, "appendonly.aof"), aofRecords(["SET", "old", "1"]));
       const server = await startServer(["--appendonly", "no"], { dir });
       const c = await ready(connectOnce(server.port));
@@ -191,7 +182,7 @@ describe("restarts", () => {
   });
 
   test("--appendfilename names the file inside --dir", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer(["--appendfilename", "mine.aof"], { dir });
       const c = await ready(connectOnce(server.port));
       await c.set("k", "v");
@@ -215,7 +206,7 @@ describe("damaged files", () => {
   // Cut inside the array header, a bulk header, the value, and before the final CRLF.
   for (const cut of [1, 5, lastStart + 1, lastStart + 13, lastStart + 24, whole.length - 1]) {
     test(`a torn last record (file cut to ${cut} of ${whole.length} bytes) is cut off with a warning naming the offset`, async () => {
-      await withDir(async (dir) => {
+      await withDataDir(async (dir) => {
         const path = join(dir, "appendonly.aof");
         writeFileSync(path, whole.subarray(0, cut));
         const tornAt = cut > lastStart ? lastStart : 0;
@@ -239,7 +230,7 @@ describe("damaged files", () => {
   }
 
   test("a tail of NUL bytes (a power loss on some filesystems) counts as torn", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       writeFileSync(join(dir, "appendonly.aof"), Buffer.concat([whole, Buffer.alloc(4096)]));
       const server = await startServer([], { dir });
       expect(server.logs()).toContain(`torn record at offset ${whole.length}`);
@@ -252,7 +243,7 @@ describe("damaged files", () => {
   });
 
   test("aof-load-truncated no refuses a torn tail", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       writeFileSync(join(dir, "appendonly.aof"), whole.subarray(0, whole.length - 3));
       const port = await freePort();
       const { code, stderr } = await runToExit(["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--aof-load-truncated", "no"]);
@@ -263,7 +254,7 @@ describe("damaged files", () => {
   });
 
   test("corruption before the tail stops startup with the offset and what was found; --check-aof --fix repairs it", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const path = join(dir, "appendonly.aof");
       const bytes = Buffer.from(whole);
       const secondStart = aofRecords(records[0]!).length;
@@ -296,7 +287,7 @@ describe("damaged files", () => {
   });
 
   test("an unknown command in the file is corruption, reported at its record", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const good = aofRecords(["SET", "a", "1"]);
       writeFileSync(join(dir, "appendonly.aof"), Buffer.concat([good, aofRecords(["NOSUCH", "x"]), good]));
       const run = await runToExit(["--port", String(await freePort()), "--bind", "127.0.0.1", "--dir", dir]);
@@ -306,7 +297,7 @@ describe("damaged files", () => {
   });
 
   test("a command that is not a write (SHUTDOWN, CONFIG…) is not replayed: the file did not come from a server", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const good = aofRecords(["SET", "a", "1"]);
       writeFileSync(join(dir, "appendonly.aof"), Buffer.concat([good, aofRecords(["CONFIG", "SET", "dir", "/"])]));
       const run = await runToExit(["--port", String(await freePort()), "--bind", "127.0.0.1", "--dir", dir]);
@@ -316,7 +307,7 @@ describe("damaged files", () => {
   });
 
   test("--check-aof on a good file and on a torn one", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const path = join(dir, "x.aof");
       writeFileSync(path, whole);
       const ok = await runToExit(["--check-aof", path]);
@@ -334,7 +325,7 @@ describe("damaged files", () => {
 
 describe("loading", () => {
   test("clients get -LOADING while the AOF loads, INFO says loading:1, --ping fails until it is done", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       // About 60 MB of records: long enough to be seen loading.
       const value = "v".repeat(200);
       const chunks: Buffer[] = [];
@@ -383,7 +374,7 @@ describe("loading", () => {
 
 describe("rewrites", () => {
   test("BGREWRITEAOF compacts the file; writes during the rewrite are kept", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       // rdb-key-save-delay slows the rewrite (Redis's testing knob), so writes land during it.
       const server = await startServer(["--rdb-key-save-delay", "200"], { dir });
       const c = await ready(connectOnce(server.port));
@@ -428,7 +419,7 @@ describe("rewrites", () => {
 
   for (const when of ["before", "after"] as const) {
     test(`a crash ${when} the rewrite's rename loses no acknowledged write`, async () => {
-      await withDir(async (dir) => {
+      await withDataDir(async (dir) => {
         const server = await startServer(["--rdb-key-save-delay", when === "before" ? "20000" : "0"], { dir });
         const c = await ready(connectOnce(server.port));
         for (let i = 0; i < 300; i++) await c.set(`k${i}`, `v${i}`);
@@ -471,7 +462,7 @@ describe("rewrites", () => {
   }
 
   test("the AOF is rewritten by itself once it doubles past auto-aof-rewrite-min-size", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer(["--auto-aof-rewrite-min-size", "64kb"], { dir });
       const c = await ready(connectOnce(server.port));
       const value = "x".repeat(100);
@@ -494,7 +485,7 @@ describe("rewrites", () => {
 
 describe("appendfsync always", () => {
   test("pipelined writes from several clients, arriving while earlier ones wait for an fsync, are answered in order and survive kill -9", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer(["--appendfsync", "always"], { dir });
       const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(server.port)));
       // Requests keep arriving while earlier ones wait for their fsync: they are set aside, then answered in order.
@@ -523,7 +514,7 @@ describe("appendfsync always, traced", () => {
       console.warn("skipped: strace is not installed (apt-get install strace); the fsync-before-reply order was not traced");
       return;
     }
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const port = await freePort();
       const trace = join(dir, "trace");
       const proc = Bun.spawn(
@@ -558,7 +549,7 @@ describe("appendfsync always, traced", () => {
 
 describe("configuration at runtime", () => {
   test("CONFIG SET appendfsync and appendonly; INFO persistence follows", async () => {
-    await withDir(async (dir) => {
+    await withDataDir(async (dir) => {
       const server = await startServer(["--appendonly", "no"], { dir });
       const c = await ready(connectOnce(server.port));
       await c.set("before", "1");

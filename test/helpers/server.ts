@@ -123,6 +123,16 @@ export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), "atomickv-test-"));
 }
 
+/** Runs `body` with a fresh data directory (for servers restarted on it), removed afterwards. */
+export async function withDataDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = makeDataDir();
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Starts a server and waits until it answers PING (after loading its AOF).
  * `dir` reuses a data directory (a restart); the caller then owns it.

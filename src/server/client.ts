@@ -37,12 +37,13 @@ export class Client implements ClientState {
   logged = false;
   /** In MONITOR mode: receives every command; may not touch keys. */
   monitor = false;
-  transaction: Transaction | null = null;
-  watching: Set<string> | null = null;
-  watchedKeyChanged = false;
   /** Bytes the socket did not take yet, in order; drained by the `drain` event. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  // Last: the fields above are read for every request.
+  transaction: Transaction | null = null;
+  watching: Set<string> | null = null;
+  watchedKeyChanged = false;
 
   constructor(
     readonly id: number,

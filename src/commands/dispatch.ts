@@ -1,4 +1,4 @@
-import { arityAccepts, lookupCommand, type Command } from "./table.ts";
+import { arityAccepts, lastKeyIndex, lookupCommand, type Command } from "./table.ts";
 import type { Frame } from "../protocol/request-parser.ts";
 import { Errors, type CommandContext } from "./types.ts";
 
@@ -112,10 +112,9 @@ export function execute(ctx: CommandContext, command: Command, argv: string[] | 
 
 /** A write changed its keys (the spec's key positions): the clients WATCHing them will see EXEC fail. */
 function touchKeys(ctx: CommandContext, command: Command, argv: readonly string[]): void {
-  const [first, last, step] = command.spec.keys;
-  if (first === 0 || step <= 0) return;
-  const end = last < 0 ? argv.length + last : Math.min(last, argv.length - 1);
-  for (let i = first; i <= end; i += step) ctx.server.watchedKeys.touch(argv[i]!);
+  const { keys } = command.spec;
+  const last = lastKeyIndex(command.spec, argv.length);
+  for (let i = keys[0]; i <= last; i += keys[2]) ctx.server.watchedKeys.touch(argv[i]!);
 }
 
 /** A command that took at least slowCommandUs: SLOWLOG and LATENCY's `command` / `fast-command` events, as in Redis's call(). */

@@ -74,6 +74,18 @@ export function arityAccepts(spec: CommandSpec, argc: number): boolean {
   return spec.arity > 0 ? argc === spec.arity : argc >= -spec.arity;
 }
 
+/**
+ * The last argument index that is a key, for a request of `argc` arguments,
+ * from the key positions COMMAND INFO gives (first, last (negative: from
+ * the end), step); -1 when the command takes no keys. Keys are at
+ * spec.keys[0], then every spec.keys[2], up to it.
+ */
+export function lastKeyIndex(spec: CommandSpec, argc: number): number {
+  const [first, last, step] = spec.keys;
+  if (first === 0 || step <= 0) return -1;
+  return last < 0 ? argc + last : Math.min(last, argc - 1);
+}
+
 export function lookupCommand(name: string): Command | undefined {
   return byName.get(name) ?? byName.get(name.toLowerCase());
 }

@@ -4,7 +4,7 @@ import { isIP } from "node:net";
 import { dispatch, dispatchFrame } from "../commands/dispatch.ts";
 import { renderInfo } from "../commands/info.ts";
 import { WatchedKeys } from "../commands/transactions.ts";
-import { ALL_COMMANDS, commandStats, lookupCommand, renameCommand, resetCommandStats, type Command } from "../commands/table.ts";
+import { ALL_COMMANDS, commandStats, lastKeyIndex, lookupCommand, renameCommand, resetCommandStats, type Command } from "../commands/table.ts";
 import { type ClientState, type CommandContext, type ServerState, type ServerStats } from "../commands/types.ts";
 import type { Config } from "../config/config.ts";
 import type { OptionName } from "../config/options.ts";
@@ -462,12 +462,9 @@ export class Server implements ServerState {
     ahead: (frame) => {
       const command = this.commandOf(frame);
       if (command === undefined || !command.keyspace) return;
-      // The key positions as COMMAND INFO gives them: first, last (negative: from the end), step.
-      const keys = command.spec.keys;
-      const step = keys[2];
-      if (keys[0] === 0 || step <= 0) return;
-      const last = keys[1] < 0 ? frame.argc + keys[1] : Math.min(keys[1], frame.argc - 1);
-      for (let i = keys[0]; i <= last; i += step) this.db.prefetchKey(frame.buf, frame.starts[i]!, frame.lengths[i]!);
+      const { keys } = command.spec;
+      const last = lastKeyIndex(command.spec, frame.argc);
+      for (let i = keys[0]; i <= last; i += keys[2]) this.db.prefetchKey(frame.buf, frame.starts[i]!, frame.lengths[i]!);
     },
     done: () => this.db.prefetch(),
   };

@@ -102,6 +102,42 @@ function residentBytes(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number 
 const MiB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
+/** Polls the process's resident size until it is under `bound` (or `limitMs` passed); returns it. */
+async function residentUnder(pid: number, bound: number, limitMs: number): Promise<number> {
+  const since = Date.now();
+  let rss = residentBytes(pid);
+  while (rss >= bound && Date.now() - since < limitMs) {
+    await Bun.sleep(250);
+    rss = residentBytes(pid);
+  }
+  return rss;
+}
+
+interface Measured {
+  server: RunningServer;
+  redis: Redis;
+  loader: Loader;
+  pid: number;
+  /** Resident size once the idle server has settled. */
+  emptyRss: number;
+}
+
+/** Starts a server with `args`, with a client and a loader, measures its empty size, runs `body`, and stops it. */
+async function withMeasuredServer(args: string[], body: (measured: Measured) => Promise<void>): Promise<void> {
+  const server = await startServer(args);
+  const redis = client(server.port);
+  const loader = await Loader.connect(server.port);
+  const pid = server.proc.pid;
+  try {
+    await Bun.sleep(300);
+    await body({ server, redis, loader, pid, emptyRss: residentBytes(pid) });
+  } finally {
+    loader.close();
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
 describe("expiry", () => {
   test("200,000 keys with a 1 s TTL are reclaimed without any reads", async () => {
     const server = await startServer();
@@ -343,13 +379,7 @@ describe("eviction", () => {
   });
 
   test("maxmemory 64mb bounds resident memory while ~300 MB of values are written", async () => {
-    const server = await startServer(["--maxmemory", "64mb"]);
-    const redis = client(server.port);
-    const loader = await Loader.connect(server.port);
-    const pid = server.proc.pid;
-    try {
-      await Bun.sleep(300);
-      const emptyRss = residentBytes(pid);
+    await withMeasuredServer(["--maxmemory", "64mb"], async ({ redis, loader, pid, emptyRss }) => {
       const total = 300_000;
       const batch = 5000;
       const payload = "v".repeat(1024 - 8);
@@ -388,11 +418,7 @@ describe("eviction", () => {
       // resident cost of 1 KiB values, so 64 MiB of used_memory is ~83 MiB.
       const bound = 64 * MiB + emptyRss + 64 * MiB;
       const settleStarted = Date.now();
-      let rssSettled = residentBytes(pid);
-      while (rssSettled >= bound && Date.now() - settleStarted < 10_000) {
-        await Bun.sleep(250);
-        rssSettled = residentBytes(pid);
-      }
+      const rssSettled = await residentUnder(pid, bound, 10_000);
       const settleMs = Date.now() - settleStarted;
       // For the record: what an idle second later looks like.
       await Bun.sleep(1000);
@@ -409,11 +435,7 @@ describe("eviction", () => {
       // collect-after-churn, ~390-440 MiB without it (more than the 293 MiB
       // written), for an empty server of ~42 MiB.
       expect(hwm).toBeLessThan(emptyRss + 4 * 64 * MiB);
-    } finally {
-      loader.close();
-      redis.disconnect();
-      await server.stop();
-    }
+    });
   }, 60_000);
 });
 
@@ -428,45 +450,19 @@ describe("FLUSHALL and resident memory", () => {
     }
   }
 
-  /** Polls the process's resident size until it is under `bound` (or `limitMs` passed); returns it. */
-  async function residentUnder(pid: number, bound: number, limitMs: number): Promise<number> {
-    const since = Date.now();
-    let rss = residentBytes(pid);
-    while (rss >= bound && Date.now() - since < limitMs) {
-      await Bun.sleep(250);
-      rss = residentBytes(pid);
-    }
-    return rss;
-  }
-
-  interface Filled {
-    server: RunningServer;
-    redis: Redis;
-    loader: Loader;
-    pid: number;
-    emptyRss: number;
+  interface Filled extends Measured {
     filledRss: number;
     /** Back "near the empty size": under a third of what the fill added. */
     bound: number;
   }
 
-  /** Starts a server with `args`, fills it once, runs `body`, and stops it. */
+  /** withMeasuredServer, the server filled once before `body` runs. */
   async function withFilledServer(args: string[], body: (filled: Filled) => Promise<void>): Promise<void> {
-    const server = await startServer(args);
-    const redis = client(server.port);
-    const loader = await Loader.connect(server.port);
-    const pid = server.proc.pid;
-    try {
-      await Bun.sleep(300);
-      const emptyRss = residentBytes(pid);
-      await fill(loader);
-      const filledRss = residentBytes(pid);
-      await body({ server, redis, loader, pid, emptyRss, filledRss, bound: emptyRss + (filledRss - emptyRss) / 3 });
-    } finally {
-      loader.close();
-      redis.disconnect();
-      await server.stop();
-    }
+    await withMeasuredServer(args, async (measured) => {
+      await fill(measured.loader);
+      const filledRss = residentBytes(measured.pid);
+      await body({ ...measured, filledRss, bound: measured.emptyRss + (filledRss - measured.emptyRss) / 3 });
+    });
   }
 
   test("FLUSHALL keeps the emptied memory 10 s for a refill, then gives it back", async () => {

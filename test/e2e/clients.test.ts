@@ -407,9 +407,7 @@ describe("HELLO and RESP3 on a raw socket", () => {
     expect(bulkBody.startsWith("# Server\r\n")).toBe(true);
     expect(bulkBody.endsWith("\r\n")).toBe(true);
 
-    c.write(resp("HELLO", "3"));
-    await c.waitFor((r) => r.endsWith("$7\r\nmodules\r\n*0\r\n"));
-    await c.bytes(c.pending.length);
+    await c.resp3();
 
     c.write(resp("INFO", "server"));
     const [verbatimHeader] = await c.lines(1);
@@ -428,9 +426,7 @@ describe("HELLO and RESP3 on a raw socket", () => {
   test("the protocol is per connection", async () => {
     const a = await raw();
     const b = await raw();
-    a.write(resp("HELLO", "3"));
-    await a.waitFor((r) => r.endsWith("$7\r\nmodules\r\n*0\r\n"));
-    await a.bytes(a.pending.length);
+    await a.resp3();
     a.write(resp("GET", "hello:missing"));
     b.write(resp("GET", "hello:missing"));
     expect(await a.bytes(3)).toBe("_\r\n");
@@ -439,9 +435,7 @@ describe("HELLO and RESP3 on a raw socket", () => {
 
   test("inline requests still get text replies after HELLO 3", async () => {
     const c = await raw();
-    c.write(resp("HELLO", "3"));
-    await c.waitFor((r) => r.endsWith("$7\r\nmodules\r\n*0\r\n"));
-    await c.bytes(c.pending.length);
+    await c.resp3();
     expect(await c.command("GET hello:missing")).toBe("(nil)");
     c.write(resp("GET", "hello:missing"));
     expect(await c.bytes(3)).toBe("_\r\n");

@@ -198,9 +198,7 @@ describe("WATCH", () => {
   test("RESP3 gets the null EXEC reply as _", async () => {
     const c = await raw();
     const other = await io();
-    c.write(resp("HELLO", "3"));
-    await c.waitFor((r) => r.endsWith("$7\r\nmodules\r\n*0\r\n"));
-    await c.bytes(c.pending.length);
+    await c.resp3();
     c.write(resp("WATCH", "tx:r3"));
     expect(await c.bytes(5)).toBe("+OK\r\n");
     await other.set("tx:r3", "1");

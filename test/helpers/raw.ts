@@ -70,6 +70,13 @@ export class RawClient {
     }
   }
 
+  /** Sends HELLO 3 and takes its whole reply (the map ends with `modules`, an empty array): RESP3 from here on. */
+  async resp3(): Promise<void> {
+    this.write(resp("HELLO", "3"));
+    await this.waitFor((r) => r.endsWith("$7\r\nmodules\r\n*0\r\n"));
+    await this.bytes(this.received.length);
+  }
+
   /** Waits until `predicate(received)` holds, or throws after timeoutMs with what arrived. */
   async waitFor(predicate: (received: string) => boolean, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;

@@ -230,6 +230,7 @@ export class RequestParser {
           if (end - pos > INLINE_MAX_SIZE) throw new ProtocolError("Protocol error: too big mbulk count string");
           break;
         }
+        if (buf[cr + 1] !== LF) throw new ProtocolError(NO_LF_AFTER_CR);
         const count = parseLength(buf, pos + 1, cr);
         if (count === null || count > MULTIBULK_MAX_LEN) throw new ProtocolError("Protocol error: invalid multibulk length");
         if (this.unauthenticated && count > UNAUTHENTICATED_MAX_ARGS) throw new ProtocolError("Protocol error: unauthenticated multibulk length");
@@ -251,6 +252,7 @@ export class RequestParser {
           if (buf[pos] !== 36 /* '$' */) {
             throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
           }
+          if (buf[cr + 1] !== LF) throw new ProtocolError(NO_LF_AFTER_CR);
           const length = parseLength(buf, pos + 1, cr);
           if (!isBulkLength(length)) throw new ProtocolError("Protocol error: invalid bulk length");
           if (this.unauthenticated && length > UNAUTHENTICATED_MAX_BULK) throw new ProtocolError("Protocol error: unauthenticated bulk length");
@@ -261,6 +263,7 @@ export class RequestParser {
           this.needed = this.bulkLength + 2;
           break;
         }
+        if (!endsInCRLF(buf, pos + this.bulkLength)) throw new ProtocolError(bulkNotTerminated(this.bulkLength));
         const argv = this.argv!;
         const id = argv.length === 0 ? internedId(buf, pos, this.bulkLength) : -1;
         argv.push(id >= 0 ? internedNames[id]! : buf.latin1Slice(pos, pos + this.bulkLength));
@@ -313,18 +316,18 @@ export class RequestParser {
    */
   private parseFrame(buf: Buffer, pos: number, end: number, frame: Frame): number {
     let cr = indexOfCR(buf, pos, end);
-    if (cr < 0 || cr + 1 >= end) return -1;
+    if (cr < 0 || cr + 1 >= end || buf[cr + 1] !== LF) return -1;
     const count = parseLength(buf, pos + 1, cr);
     if (count === null || count <= 0 || count > MAX_FRAME_ARGS) return -1;
     let p = cr + 2;
     for (let i = 0; i < count; i++) {
       if (p >= end || buf[p] !== 36 /* '$' */) return -1;
       cr = indexOfCR(buf, p, end);
-      if (cr < 0 || cr + 1 >= end) return -1;
+      if (cr < 0 || cr + 1 >= end || buf[cr + 1] !== LF) return -1;
       const length = parseLength(buf, p + 1, cr);
       if (!isBulkLength(length)) return -1;
       p = cr + 2;
-      if (end - p < length + 2) return -1;
+      if (end - p < length + 2 || !endsInCRLF(buf, p + length)) return -1;
       frame.starts[i] = p;
       frame.lengths[i] = length;
       p += length + 2;
@@ -365,6 +368,21 @@ export class RequestParser {
 function indexOfCR(buf: Buffer, from: number, end: number): number {
   for (let i = from; i < end; i++) if (buf[i] === CR) return i;
   return -1;
+}
+
+/**
+ * Redis skips the two bytes after a header's CR and after a bulk string
+ * unread. Here a frame's bytes go to the AOF as they arrived, so anything
+ * but CRLF there would be a record the loader cannot read back: refuse it.
+ */
+const NO_LF_AFTER_CR = "Protocol error: expected '\\n' after '\\r'";
+
+function bulkNotTerminated(length: number): string {
+  return `Protocol error: expected '\\r\\n' after a bulk string of ${length} bytes`;
+}
+
+function endsInCRLF(buf: Buffer, at: number): boolean {
+  return buf[at] === CR && buf[at + 1] === LF;
 }
 
 /** Whether a parsed `$<n>` header is a bulk length this server accepts (proto-max-bulk-len). */

@@ -124,6 +124,42 @@ describe("what the AOF records", () => {
   });
 });
 
+// A client that counts a value's characters instead of its bytes sends a
+// bulk string longer than its header says. Redis reads past that unchecked;
+// here the request's bytes would have gone to the AOF as they came, a record
+// no restart could read. The request is refused instead, and nothing logged.
+test("a request with a miscounted bulk string is refused and never reaches the AOF", async () => {
+  await withDataDir(async (dir) => {
+    const server = await startServer([], { dir });
+    const good = await RawClient.connect(server.port);
+    good.write(resp("SET", "before", "1"));
+    expect(await good.lines(1)).toEqual(["+OK"]);
+    const miscounted = await RawClient.connect(server.port);
+    miscounted.write("*3\r\n$3\r\nSET\r\n$9\r\nmiscount1\r\n$2\r\nabc\r\n");
+    await miscounted.waitClosed();
+    expect(miscounted.pending).toBe("-ERR Protocol error: expected '\\r\\n' after a bulk string of 2 bytes\r\n");
+    const bareCR = await RawClient.connect(server.port);
+    bareCR.write("*3\r$3\r\nSET\r\n$9\r\nmiscount2\r\n$1\r\nv\r\n");
+    await bareCR.waitClosed();
+    expect(bareCR.pending).toBe("-ERR Protocol error: expected '\\n' after '\\r'\r\n");
+    good.write(resp("SET", "after", "2"));
+    expect(await good.lines(1)).toEqual(["+OK"]);
+    good.close();
+    await server.kill("SIGKILL");
+
+    expect(aofCommands(aofBytes(dir))).toEqual([
+      ["SET", "before", "1"],
+      ["SET", "after", "2"],
+    ]);
+    const restarted = await startServer([], { dir });
+    const c = await RawClient.connect(restarted.port);
+    c.write(resp("MGET", "before", "after", "miscount1", "miscount2"));
+    expect(await c.lines(7)).toEqual(["*4", "$1", "1", "$1", "2", "$-1", "$-1"]);
+    c.close();
+    await restarted.stop();
+  });
+});
+
 describe("restarts", () => {
   test("data survives SIGTERM, SHUTDOWN and SIGINT, even with appendfsync no", async () => {
     await withDataDir(async (dir) => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { AofFormatError, AofReader } from "../../src/persistence/aof-reader.ts";
-import { ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
+import { type Frame, ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
 import { commandArb, cutsArb, encodeResp, hostileStreamArb, splitAt } from "../fuzz/inputs.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 
@@ -43,6 +43,28 @@ describe("RequestParser under fuzzing", () => {
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
         }
+      }),
+      { numRuns },
+    );
+  });
+
+  // The AOF logs a frame's bytes as they arrived (dispatch's propagateBytes):
+  // anything the parser accepts as a frame must be a record the loader reads.
+  test("hostile input: every frame's bytes are exactly the RESP encoding of its arguments", () => {
+    fc.assert(
+      fc.property(hostileStreamArb, cutsArb, (bytes, cuts) => {
+        const parser = new RequestParser();
+        const frames: { raw: string; argv: string[] }[] = [];
+        const onFrame = (frame: Frame): boolean => {
+          frames.push({ raw: frame.buf.latin1Slice(frame.start, frame.end), argv: frame.argv() });
+          return true;
+        };
+        try {
+          for (const piece of splitAt(bytes, cuts)) parser.feed(piece, () => true, () => {}, onFrame);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+        }
+        for (const { raw, argv } of frames) expect(raw).toBe(encodeResp(argv).toString("latin1"));
       }),
       { numRuns },
     );

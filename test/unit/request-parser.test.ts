@@ -395,6 +395,20 @@ describe("RequestParser: protocol errors (Redis's texts)", () => {
     expect(parser.bufferedBytes).toBe(3);
   });
 
+  test("a header's CR must be followed by LF, and a bulk string by CRLF", () => {
+    const noLF = "Protocol error: expected '\\n' after '\\r'";
+    expect(protocolError("*1\rX$4\r\nPING\r\n").message).toBe(noLF);
+    expect(protocolError("*1\r\n$4\rXPING\r\n").message).toBe(noLF);
+    expect(protocolError("*1\r", "X").message).toBe(noLF);
+    expect(protocolError("*1\r\n$4\r\nPINGG\r\n").message).toBe("Protocol error: expected '\\r\\n' after a bulk string of 4 bytes");
+    expect(protocolError("*1\r\n$4\r\nPING\rX").message).toBe("Protocol error: expected '\\r\\n' after a bulk string of 4 bytes");
+    expect(protocolError("*1\r\n$4\r\nPING\r", "\r").message).toBe("Protocol error: expected '\\r\\n' after a bulk string of 4 bytes");
+    // The same requests whole in one read, where the server takes them as frames.
+    for (const bad of ["*2\r\n$3\r\nGET\r\n$1\r\nkk\r\n", "*2\r\n$3\r\nGET\r\n$1\r\nk\n\n", "*2\r\n$3\rXGET\r\n$1\r\nk\r\n"]) {
+      expect(() => parsePieces([bytes(bad)], true)).toThrow(ProtocolError);
+    }
+  });
+
   test("expected '$'", () => {
     expect(protocolError("*1\r\nx\r\n").message).toBe("Protocol error: expected '$', got 'x'");
     expect(protocolError("*1\r\nfoo\r\n").message).toBe("Protocol error: expected '$', got 'f'");

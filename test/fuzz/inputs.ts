@@ -8,6 +8,9 @@ import fc from "fast-check";
 
 const argument = fc.oneof(
   fc.constantFrom("SET", "GET", "DEL", "INCR", "PING", "EXPIRE", "MSET", "APPEND", "GETRANGE", "TTL", "ECHO", "KEYS", "SCAN"),
+  fc.constantFrom("SETRANGE", "INCRBYFLOAT", "GETEX", "GETDEL", "RENAME", "COPY", "MGET", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"),
+  // Keys every hostile connection shares, so that their writes meet (and touch each other's WATCHes).
+  fc.constantFrom("k", "k2", "n"),
   fc.string({ maxLength: 12 }),
   fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
   fc.integer({ min: -1_000_000, max: 1_000_000 }).map(String),
@@ -19,10 +22,42 @@ export function encodeResp(argv: string[]): Buffer {
   return Buffer.from(`*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join(""), "latin1");
 }
 
+const sharedKey = fc.constantFrom("k", "k2", "n");
+const smallInt = fc.integer({ min: -5, max: 100 }).map(String);
+
+/** Requests a server accepts, on the shared keys: what makes a transaction run rather than abort. */
+const validCommandArb = fc.oneof(
+  fc.tuple(fc.constant("SET"), sharedKey, fc.oneof(smallInt, fc.string({ maxLength: 8 }))),
+  fc.tuple(fc.constantFrom("GET", "INCR", "DEL", "GETDEL", "TTL"), sharedKey),
+  fc.tuple(fc.constantFrom("APPEND", "INCRBYFLOAT"), sharedKey, smallInt),
+  fc.tuple(fc.constantFrom("EXPIRE", "PEXPIRE"), sharedKey, smallInt),
+  fc.tuple(fc.constant("SETRANGE"), sharedKey, fc.nat({ max: 64 }).map(String), fc.string({ maxLength: 4 })),
+  fc.tuple(fc.constantFrom("RENAME", "COPY"), sharedKey, sharedKey),
+  fc.tuple(fc.constant("MSET"), sharedKey, smallInt, sharedKey, smallInt),
+).map((argv): string[] => [...argv]);
+
+const requestListArb = fc.array(fc.oneof(commandArb, validCommandArb), { minLength: 1, maxLength: 8 });
+
+/**
+ * Requests, sometimes inside a transaction: WATCH and MULTI before them,
+ * EXEC or DISCARD (or nothing) after. Half of the transactions queue only
+ * requests the server accepts, so that EXEC runs them rather than aborting.
+ */
+const requestsArb = fc.oneof(
+  requestListArb,
+  fc
+    .tuple(
+      fc.option(sharedKey),
+      fc.oneof(requestListArb, fc.array(validCommandArb, { minLength: 1, maxLength: 8 })),
+      fc.constantFrom("EXEC", "DISCARD", null),
+    )
+    .map(([watched, commands, end]) => [...(watched === null ? [] : [["WATCH", watched]]), ["MULTI"], ...commands, ...(end === null ? [] : [[end]])]),
+);
+
 /** One client's byte stream: good requests, then cuts, flips, inserts, odd headers and raw noise. */
 export const hostileStreamArb = fc
   .tuple(
-    fc.array(commandArb, { minLength: 1, maxLength: 8 }),
+    requestsArb,
     fc.array(
       fc.oneof(
         fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),

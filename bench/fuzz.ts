@@ -3,7 +3,8 @@
  * ./atomic_server (built when missing) on a free port and throws N hostile
  * connections at it (test/fuzz/live.ts) while a good client checks its own
  * keys. Prints inputs tried, bytes, good checks, wrong answers, whether
- * the server died, and its resident memory; exit 1 if anything went wrong.
+ * the server died, its resident memory and whether the AOF it left is
+ * valid (--check-aof); exit 1 if anything went wrong.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +32,10 @@ try {
   const code = await proc.exited;
   const logs = await new Response(proc.stderr).text();
   const bugs = logs.split("\n").filter((l) => /threw|reading from .* failed/.test(l));
+  // What the hostile traffic left in the AOF must load back (a frame is logged as it arrived).
+  const check = Bun.spawnSync([binary, "--check-aof", join(dir, "appendonly.aof")]);
+  const aofValid = check.exitCode === 0;
+  const aofReport = `${check.stdout}${check.stderr}`.trim().split("\n").slice(-2).join(" ");
   const mib = (n: number) => (n / (1024 * 1024)).toFixed(1);
   console.log(
     [
@@ -39,9 +44,10 @@ try {
       `server crashed:      ${report.serverDied ? "YES" : "no"} (exit code at SIGTERM: ${code})`,
       `bugs in the log:     ${bugs.length}${bugs.length ? `\n  ${bugs.slice(0, 5).join("\n  ")}` : ""}`,
       `resident memory:     ${mib(report.rssStartBytes)} MiB at start, ${mib(report.rssMaxBytes)} MiB at most`,
+      `AOF after the run:   ${aofReport}`,
     ].join("\n"),
   );
-  process.exitCode = report.serverDied || report.wrongAnswers.length > 0 || bugs.length > 0 || code !== 0 ? 1 : 0;
+  process.exitCode = report.serverDied || report.wrongAnswers.length > 0 || bugs.length > 0 || code !== 0 || !aofValid ? 1 : 0;
 } finally {
   proc.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

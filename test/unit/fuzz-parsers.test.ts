@@ -71,6 +71,58 @@ describe("RequestParser under fuzzing", () => {
   });
 });
 
+/** An argument as redis-cli would quote it: printable ASCII as is, `"` and `\\` escaped, every other byte as \\xHH. */
+function quoted(arg: string): string {
+  let out = '"';
+  for (const ch of arg) {
+    const c = ch.charCodeAt(0);
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else out += "\\x" + c.toString(16).padStart(2, "0");
+  }
+  return out + '"';
+}
+
+describe("RequestParser: inline lines (the seed's text protocol) under fuzzing", () => {
+  const binaryArg = fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes).toString("latin1"));
+
+  test("any arguments, double-quoted with redis-cli's escapes, come out exactly, however the lines are split", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(binaryArg, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }), fc.boolean(), cutsArb, (lines, crlf, cuts) => {
+        const text = lines.map((argv) => argv.map(quoted).join(" ") + (crlf ? "\r\n" : "\n")).join("");
+        const parser = new RequestParser();
+        const seen: string[][] = [];
+        const errors: string[] = [];
+        for (const piece of splitAt(Buffer.from(text, "latin1"), cuts)) {
+          parser.feed(piece, (argv, inline) => (expect(inline).toBe(true), seen.push(argv), true), (message) => errors.push(message));
+        }
+        expect(errors).toEqual([]);
+        expect(seen).toEqual(lines);
+        expect(parser.bufferedBytes).toBe(0);
+      }),
+      { numRuns },
+    );
+  });
+
+  test("any bytes on a line give arguments or an inline error, never an exception", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 60 }), { minLength: 1, maxLength: 5 }), cutsArb, (lines, cuts) => {
+        // A line starting with '*' is RESP, fuzzed above.
+        const line = (bytes: Uint8Array) => Buffer.from([...bytes.filter((b) => b !== 10)].map((b, i) => (i === 0 && b === 42 ? 43 : b)).concat(10));
+        const text = Buffer.concat(lines.map(line));
+        const parser = new RequestParser();
+        let lineResults = 0;
+        for (const piece of splitAt(text, cuts)) {
+          parser.feed(piece, (argv) => (expect(argv.length).toBeGreaterThan(0), lineResults++, true), () => lineResults++);
+        }
+        expect(lineResults).toBeLessThanOrEqual(lines.length);
+        expect(parser.bufferedBytes).toBe(0);
+      }),
+      { numRuns },
+    );
+  });
+});
+
 describe("AofReader under fuzzing", () => {
   test("damaged files only ever raise AofFormatError, at an offset inside the file", () => {
     fc.assert(

@@ -127,3 +127,51 @@ export function splitInlineArgs(line: string): string[] | null {
     args.push(current);
   }
 }
+
+/**
+ * Redis's sdscatrepr, the inverse of splitInlineArgs for double quotes: a
+ * double-quoted string with C escapes, non-printable bytes as \xHH.
+ */
+export function quoteArg(arg: string): string {
+  let out = '"';
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg.charCodeAt(i);
+    switch (c) {
+      case 0x5c: out += "\\\\"; break;
+      case 0x22: out += '\\"'; break;
+      case 0x0a: out += "\\n"; break;
+      case 0x0d: out += "\\r"; break;
+      case 0x09: out += "\\t"; break;
+      case 0x07: out += "\\a"; break;
+      case 0x08: out += "\\b"; break;
+      default:
+        out += c >= 0x20 && c < 0x7f ? arg[i] : `\\x${c.toString(16).padStart(2, "0")}`;
+    }
+  }
+  return out + '"';
+}
+
+/**
+ * Whether a value shown on a text-protocol line must be quoted to read as
+ * itself: a control byte (a newline would split one reply into two lines)
+ * or a leading double quote (it would look quoted already). Bytes from
+ * 0x80 up stay as they are, so UTF-8 text reads as text.
+ */
+export function needsQuotes(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end > start && bytes[start] === DQUOTE) return true;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** needsQuotes for a latin1 string (one char per byte). */
+export function stringNeedsQuotes(s: string): boolean {
+  if (s.charCodeAt(0) === DQUOTE) return true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}

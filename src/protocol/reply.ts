@@ -1,5 +1,6 @@
 import { formatDouble } from "../util/numbers.ts";
 import { copyBytes } from "../util/bytes.ts";
+import { needsQuotes, quoteArg, stringNeedsQuotes } from "./inline.ts";
 
 /**
  * Reply encoding. Commands describe replies through ReplyWriter (ok, bulk,
@@ -9,7 +10,9 @@ import { copyBytes } from "../util/bytes.ts";
  * - RESP2 (the default for RESP clients), RESP3 (after `HELLO 3`), and
  * - TEXT, for requests that arrived as inline lines (the seed's nc
  *   sessions): plain lines as the seed shows them, `OK`, the value,
- *   `(nil)`, digits, `ERR …`, one array element per line.
+ *   `(nil)`, digits, `ERR …`, one array element per line. A value that
+ *   would not read as itself on a line (needsQuotes) is double-quoted
+ *   with redis-cli's escapes, the form a request writes it in.
  */
 
 export const TEXT = 0;
@@ -121,7 +124,7 @@ export class ReplyWriter {
 
   bulk(s: string): void {
     if (this.protocol === TEXT) {
-      this.out.write(s);
+      this.out.write(stringNeedsQuotes(s) ? quoteArg(s) : s);
       this.out.write("\n");
       return;
     }
@@ -132,10 +135,15 @@ export class ReplyWriter {
 
   /** A bulk string whose bytes are source[start, start + length) (a stored value, copied as it lies). */
   bulkBytes(source: Buffer, start: number, length: number): void {
-    if (this.protocol !== TEXT) this.out.header(36 /* $ */, length);
+    if (this.protocol === TEXT) {
+      if (needsQuotes(source, start, start + length)) this.out.write(quoteArg(source.latin1Slice(start, start + length)));
+      else this.out.copyFrom(source, start, length);
+      this.out.write("\n");
+      return;
+    }
+    this.out.header(36 /* $ */, length);
     this.out.copyFrom(source, start, length);
-    if (this.protocol === TEXT) this.out.write("\n");
-    else this.out.crlf();
+    this.out.crlf();
   }
 
   bulkOrNull(s: string | null | undefined): void {
@@ -185,12 +193,18 @@ export class ReplyWriter {
     else this.integer(b ? 1 : 0);
   }
 
-  /** Free text such as INFO or CLIENT LIST: a verbatim string in RESP3. */
+  /**
+   * Free text such as INFO or CLIENT LIST: a verbatim string in RESP3, and
+   * in text its lines as they are (redis-cli prints these raw too).
+   */
   verbatim(text: string): void {
     if (this.protocol === RESP3) {
       this.out.write("=" + (text.length + 4) + "\r\ntxt:");
       this.out.write(text);
       this.out.write("\r\n");
+    } else if (this.protocol === TEXT) {
+      this.out.write(text);
+      this.out.write("\n");
     } else {
       this.bulk(text);
     }

@@ -1,3 +1,4 @@
+import { quoteArg } from "../protocol/inline.ts";
 import type { Logger } from "../util/log.ts";
 import type { Client } from "./client.ts";
 
@@ -11,26 +12,6 @@ import type { Client } from "./client.ts";
  */
 
 const MAX_UNSENT = 32 * 1024 * 1024;
-
-/** Redis's sdscatrepr: a double-quoted string with C escapes, non-printable bytes as \xHH. */
-export function quoteArg(arg: string): string {
-  let out = '"';
-  for (let i = 0; i < arg.length; i++) {
-    const c = arg.charCodeAt(i);
-    switch (c) {
-      case 0x5c: out += "\\\\"; break;
-      case 0x22: out += '\\"'; break;
-      case 0x0a: out += "\\n"; break;
-      case 0x0d: out += "\\r"; break;
-      case 0x09: out += "\\t"; break;
-      case 0x07: out += "\\a"; break;
-      case 0x08: out += "\\b"; break;
-      default:
-        out += c >= 0x20 && c < 0x7f ? arg[i] : `\\x${c.toString(16).padStart(2, "0")}`;
-    }
-  }
-  return out + '"';
-}
 
 export class Monitors {
   private readonly clients = new Set<Client>();

@@ -114,6 +114,27 @@ describe("inline (seed) protocol", () => {
     expect(await c.bytes(first.length + second.length)).toBe(first + second);
   });
 
+  test("a value that would not read as itself on a line comes back double-quoted, in the form a request writes it", async () => {
+    const c = await connect();
+    expect(await c.command('SET q:nl "x\\ny\\tz\\x00w\\x41\\xff"')).toBe("OK");
+    expect(await c.command('SET q:quote "\\"hi\\" there"')).toBe("OK");
+    expect(await c.command("SET q:utf8 \xc3\xa9t\xc3\xa9")).toBe("OK"); // "été" in UTF-8, typed as it is
+    expect(await c.command('SET q:plain "two words"')).toBe("OK");
+    // One reply, one line; each quoted one is a request argument that writes the same bytes.
+    c.write("GET q:nl\nGET q:quote\nGET q:utf8\nGET q:plain\nMGET q:nl q:plain\n");
+    const lines = await c.lines(6);
+    expect(lines).toEqual(['"x\\ny\\tz\\x00wA\\xff"', '"\\"hi\\" there"', "\xc3\xa9t\xc3\xa9", "two words", '"x\\ny\\tz\\x00wA\\xff"', "two words"]);
+    expect(c.pending).toBe("");
+    expect(await c.command(`SET q:copy ${lines[0]}`)).toBe("OK");
+    c.write(resp("GET", "q:copy") + resp("GET", "q:nl"));
+    const value = bulk("x\ny\tz\0wA\xff");
+    expect(await c.bytes(2 * value.length)).toBe(value + value);
+    // Keys too: KEYS gives one per line.
+    expect(await c.command('SET "q:key\\r\\n" v')).toBe("OK");
+    c.write("KEYS q:key*\n");
+    expect(await c.lines(1)).toEqual(['"q:key\\r\\n"']);
+  });
+
   test("unknown command: error line and the connection stays usable", async () => {
     const c = await connect();
     expect(await c.command("NOSUCHCMD a b")).toBe("ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' 'b' ");
@@ -230,8 +251,8 @@ describe("RESP", () => {
       await Bun.sleep(0);
     }
     expect(await c.bytes("+OK\r\n".length)).toBe("+OK\r\n");
-    // The inline GET replies in text; the value's CR LF comes out as is.
-    expect(await c.bytes("a\r\nb\n".length)).toBe("a\r\nb\n");
+    // The inline GET replies in text: the value's CR LF quoted, one line.
+    expect(await c.bytes('"a\\r\\nb"\n'.length)).toBe('"a\\r\\nb"\n');
     const get = resp("GET", "split:bytes");
     for (let a = 1; a < get.length; a += 3) {
       for (let b = a + 1; b < get.length; b += 5) {
@@ -360,7 +381,7 @@ describe("closing", () => {
         socket.end();
       });
     });
-    let expected = "+OK\r\n" + bulk("v\r\n") + "v\r\n\n";
+    let expected = "+OK\r\n" + bulk("v\r\n") + '"v\\r\\n"\n';
     for (let i = 1; i <= 100; i++) expected += `:${i}\r\n`;
     expect(received).toBe(expected);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Client } from "../../src/server/client.ts";
-import { Monitors, quoteArg } from "../../src/server/monitors.ts";
+import { quoteArg } from "../../src/protocol/inline.ts";
+import { Monitors } from "../../src/server/monitors.ts";
 import { Logger } from "../../src/util/log.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
 

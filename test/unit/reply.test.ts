@@ -88,11 +88,18 @@ describe("ReplyWriter: simple replies", () => {
     expect(all((w) => w.bulk(""))).toEqual({ resp2: "$0\r\n\r\n", resp3: "$0\r\n\r\n", text: "\n" });
   });
 
-  test("bulk lengths count bytes, and binary bytes go out unchanged", () => {
+  test("bulk lengths count bytes, and binary bytes go out unchanged (in text, quoted when not one line)", () => {
     const value = "a\r\nb\0c\xff\x80";
     expect(encode(RESP2, (w) => w.bulk(value))).toBe("$8\r\n" + value + "\r\n");
     expect(encode(RESP3, (w) => w.bulk(value))).toBe("$8\r\n" + value + "\r\n");
-    expect(encode(TEXT, (w) => w.bulk(value))).toBe(value + "\n");
+    expect(encode(TEXT, (w) => w.bulk(value))).toBe('"a\\r\\nb\\x00c\\xff\\x80"\n');
+    // UTF-8 and spaces stay as they are; a leading quote or any control byte quotes.
+    expect(encode(TEXT, (w) => w.bulk("\xc3\xa9t\xc3\xa9 ok"))).toBe("\xc3\xa9t\xc3\xa9 ok\n");
+    expect(encode(TEXT, (w) => w.bulk('"x" y'))).toBe('"\\"x\\" y"\n');
+    expect(encode(TEXT, (w) => w.bulk("tab\there"))).toBe('"tab\\there"\n');
+    const stored = Buffer.from("k\nv", "latin1");
+    expect(encode(TEXT, (w) => w.bulkBytes(stored, 0, stored.length))).toBe('"k\\nv"\n');
+    expect(encode(TEXT, (w) => w.bulkBytes(stored, 2, 1))).toBe("v\n");
   });
 
   test("nullBulk", () => {
@@ -134,7 +141,7 @@ describe("ReplyWriter: aggregates", () => {
     expect(all((w) => w.bulkArray(["x", "", "y\r\nz"]))).toEqual({
       resp2: "*3\r\n$1\r\nx\r\n$0\r\n\r\n$4\r\ny\r\nz\r\n",
       resp3: "*3\r\n$1\r\nx\r\n$0\r\n\r\n$4\r\ny\r\nz\r\n",
-      text: "x\n\ny\r\nz\n",
+      text: 'x\n\n"y\\r\\nz"\n',
     });
     expect(all((w) => w.bulkArray([]))).toEqual({ resp2: "*0\r\n", resp3: "*0\r\n", text: "(empty array)\n" });
   });
@@ -203,7 +210,7 @@ describe("ReplyWriter: RESP3-only types and their RESP2 / text fallbacks", () =>
     expect(all((w) => w.bool(false))).toEqual({ resp2: ":0\r\n", resp3: "#f\r\n", text: "0\n" });
   });
 
-  test("verbatim: =len txt: in RESP3 (length includes the 4-byte format prefix), a bulk otherwise", () => {
+  test("verbatim: =len txt: in RESP3 (length includes the 4-byte format prefix), a bulk in RESP2, the lines as they are in text", () => {
     const info = "# Server\r\nredis_version:7.2.4\r\n";
     expect(all((w) => w.verbatim(info))).toEqual({
       resp2: `$${info.length}\r\n${info}\r\n`,

@@ -159,19 +159,17 @@ export function quoteArg(arg: string): string {
  */
 export function needsQuotes(bytes: Uint8Array, start: number, end: number): boolean {
   if (end > start && bytes[start] === DQUOTE) return true;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c < 0x20 || c === 0x7f) return true;
-  }
+  for (let i = start; i < end; i++) if (isControl(bytes[i]!)) return true;
   return false;
 }
 
 /** needsQuotes for a latin1 string (one char per byte). */
 export function stringNeedsQuotes(s: string): boolean {
   if (s.charCodeAt(0) === DQUOTE) return true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
+  for (let i = 0; i < s.length; i++) if (isControl(s.charCodeAt(i))) return true;
   return false;
+}
+
+function isControl(c: number): boolean {
+  return c < 0x20 || c === 0x7f;
 }

@@ -6,11 +6,13 @@ import fc from "fast-check";
  * requests mutated the ways a broken or hostile client mutates them.
  */
 
+/** Keys every hostile connection shares, so that their writes meet (and touch each other's WATCHes). */
+const sharedKey = fc.constantFrom("k", "k2", "n");
+
 const argument = fc.oneof(
   fc.constantFrom("SET", "GET", "DEL", "INCR", "PING", "EXPIRE", "MSET", "APPEND", "GETRANGE", "TTL", "ECHO", "KEYS", "SCAN"),
   fc.constantFrom("SETRANGE", "INCRBYFLOAT", "GETEX", "GETDEL", "RENAME", "COPY", "MGET", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"),
-  // Keys every hostile connection shares, so that their writes meet (and touch each other's WATCHes).
-  fc.constantFrom("k", "k2", "n"),
+  sharedKey,
   fc.string({ maxLength: 12 }),
   fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
   fc.integer({ min: -1_000_000, max: 1_000_000 }).map(String),
@@ -22,7 +24,6 @@ export function encodeResp(argv: string[]): Buffer {
   return Buffer.from(`*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join(""), "latin1");
 }
 
-const sharedKey = fc.constantFrom("k", "k2", "n");
 const smallInt = fc.integer({ min: -5, max: 100 }).map(String);
 
 /** Requests a server accepts, on the shared keys: what makes a transaction run rather than abort. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { AofFormatError, AofReader } from "../../src/persistence/aof-reader.ts";
+import { quoteArg } from "../../src/protocol/inline.ts";
 import { type Frame, ProtocolError, RequestParser } from "../../src/protocol/request-parser.ts";
 import { commandArb, cutsArb, encodeResp, hostileStreamArb, splitAt } from "../fuzz/inputs.ts";
 import { useTestTimeout } from "../helpers/timeout.ts";
@@ -71,25 +72,14 @@ describe("RequestParser under fuzzing", () => {
   });
 });
 
-/** An argument as redis-cli would quote it: printable ASCII as is, `"` and `\\` escaped, every other byte as \\xHH. */
-function quoted(arg: string): string {
-  let out = '"';
-  for (const ch of arg) {
-    const c = ch.charCodeAt(0);
-    if (ch === '"' || ch === "\\") out += "\\" + ch;
-    else if (c >= 0x20 && c < 0x7f) out += ch;
-    else out += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return out + '"';
-}
-
 describe("RequestParser: inline lines (the seed's text protocol) under fuzzing", () => {
   const binaryArg = fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes).toString("latin1"));
 
+  // quoteArg is also how a text reply quotes a value: what it writes must read back as the same bytes.
   test("any arguments, double-quoted with redis-cli's escapes, come out exactly, however the lines are split", () => {
     fc.assert(
       fc.property(fc.array(fc.array(binaryArg, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }), fc.boolean(), cutsArb, (lines, crlf, cuts) => {
-        const text = lines.map((argv) => argv.map(quoted).join(" ") + (crlf ? "\r\n" : "\n")).join("");
+        const text = lines.map((argv) => argv.map(quoteArg).join(" ") + (crlf ? "\r\n" : "\n")).join("");
         const parser = new RequestParser();
         const seen: string[][] = [];
         const errors: string[] = [];

@@ -134,15 +134,15 @@ for (const dir of process.argv.slice(2)) {
   const logged = collections(dir, writes, mainTid).filter((c) => during(c.endNs));
   const t0 = from!;
   const at = (ns: number) => ((ns - t0) / 1e9).toFixed(1) + " s";
-  const worst = [...logged].sort((a, b) => b.pauseMs - a.pauseMs);
-  console.log(`${dir}: ${logged.length} pauses logged, longest ${ms(worst[0]?.pauseMs ?? 0)} ms; ${turns.filter((t) => t.sockets > 0).length} main-thread turns with sockets of 1 ms or more, longest ${ms(Math.max(0, ...turns.map((t) => t.us)) / 1000)} ms`);
+  const byPause = [...logged].sort((a, b) => b.pauseMs - a.pauseMs);
+  console.log(`${dir}: ${logged.length} pauses logged, longest ${ms(byPause[0]?.pauseMs ?? 0)} ms; ${turns.filter((t) => t.sockets > 0).length} main-thread turns with sockets of 1 ms or more, longest ${ms(Math.max(0, ...turns.map((t) => t.us)) / 1000)} ms`);
   console.log("  longest pauses: the turn that wrote the pause's line, and the longest turn overlapping the pause");
   let worstHeld: Turn | null = null;
-  for (const c of worst) {
+  for (const [rank, c] of byPause.entries()) {
     const around = overlapping(turns, c.endNs - c.pauseMs * 1e6, c.endNs + 1);
     const held = Math.max(0, ...around.map((t) => t.us / 1000));
     for (const t of around) if (worstHeld === null || t.us > worstHeld.us) worstHeld = t;
-    if (worst.indexOf(c) >= 5) continue;
+    if (rank >= 5) continue;
     const writing = overlapping(turns, c.endNs, c.endNs + 1)[0];
     console.log(
       `    at ${at(c.endNs)}: ${c.scope} p=${ms(c.pauseMs)} ms, line written by the ${c.writerIsMain ? "main thread" : "collector"} in a turn of ${writing ? ms(writing.us / 1000) + " ms" : "under 1 ms"}; longest overlapping turn ${held > 0 ? ms(held) + " ms" : "under 1 ms"}`,
@@ -153,7 +153,10 @@ for (const dir of process.argv.slice(2)) {
     const gcWrites = writes.filter((w) => w.ns >= t.ns && w.ns <= end).length;
     const counts = new Map<string, number>();
     const inTurn = samples.filter((s) => s.ns >= t.ns && s.ns <= end);
-    for (const s of inTurn) counts.set(place(s, maps), (counts.get(place(s, maps)) ?? 0) + 1);
+    for (const s of inTurn) {
+      const where = place(s, maps);
+      counts.set(where, (counts.get(where) ?? 0) + 1);
+    }
     return `at ${at(t.ns)}: ${ms(t.us / 1000)} ms, ${t.sockets} sockets, ${gcWrites} GC log writes, ${inTurn.length} samples: ${describe(counts)}`;
   };
   console.log(`  longest turn overlapping any logged pause (an upper bound: the collector thread may have run it while the main thread served): ${worstHeld ? turnLine(worstHeld) : "none of 1 ms or more"}`);

@@ -1,15 +1,14 @@
 /**
- * Reads what bench/gc-stalls.sh recorded, one directory per round (`trace`
- * from bench/gc-stalls.bt, the server's `stderr` with JSC's GC log, its
- * `maps`, its `pid`, `load-start` and `load-end` (monotonic ns), and `stderr-size`, the log's length when the trace stopped), and
- * prints per round:
+ * Reads what bench/gc-stalls.sh recorded, one directory per round: `trace`
+ * (bench/gc-stalls.bt), the server's `stderr` with JSC's GC log, its `maps`
+ * and `pid`, `load-start` and `load-end` (monotonic ns) and `stderr-size`
+ * (the log's length when the trace stopped). Prints per round:
  *
- * - the collections logged and their longest stop-the-world pause (`p=`,
- *   the figure bench/compare.ts's goal 6 reports);
+ * - the stop-the-world pauses logged (`p=`) and the longest, the figure
+ *   bench/compare.ts's goal 6 reports;
  * - for the longest pauses, the main-thread turn in which the line ending
- *   the collection was written, and the longest main-thread turn that
- *   overlapped the pause: a client waits on a turn, not on a pause the
- *   collector measured while the main thread slept in epoll;
+ *   the pause was written, and the longest main-thread turn that overlapped
+ *   the pause: a client waits on a turn, not on the collector's clock;
  * - the longest main-thread turns of the round, how many GC log writes
  *   fell in them, and where the main thread's samples in them landed.
  *

@@ -9,12 +9,13 @@ start_trace() {
   tracer=$!
   sleep 2 # attaching takes about a second
 }
-# stop_trace MAP LABEL: ends the trace (bpftrace prints its maps); false, with
-# bpftrace's own message, when the trace has no MAP (it did not attach).
+# stop_trace MARK LABEL: ends the trace (bpftrace prints its maps); false, with
+# bpftrace's own message, when no line of the trace starts with MARK (a map's
+# `@name:`, or an event's tag): it did not attach.
 stop_trace() {
   kill -INT $tracer 2>/dev/null || true
   wait $tracer || true
-  grep -q "^$1:" "$dir/trace" && return 0
+  grep -q "^$1" "$dir/trace" && return 0
   echo "$2: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2
   return 1
 }

@@ -38,12 +38,10 @@ for round in $(seq "$rounds"); do
   del=$!
   wait $mixed $del || true
   monotonic_ns >"$dir/load-end"
-  kill -INT $tracer
-  wait $tracer || true
+  stop_trace 'W ' "round $round" || exit 1
   # The trace's writes are the log's last bytes up to here (the shutdown adds more).
   stat -c %s "$dir/stderr" >"$dir/stderr-size"
   kill $server
   wait $server || true
-  grep -q '^W ' "$dir/trace" || { echo "round $round: no trace; bpftrace said: $(grep -v RLIMIT_MEMLOCK "$dir/trace-errors" | head -3)" >&2; exit 1; }
 done
 bun bench/gc-stalls.ts "$root"/*

@@ -20,7 +20,7 @@ import { join } from "node:path";
 interface Write { ns: number; tid: number; bytes: number }
 interface Turn { ns: number; us: number; sockets: number }
 interface Sample { ns: number; ip: bigint; symbol: string }
-interface Collection { endNs: number; pauseMs: number; scope: string; writerIsMain: boolean }
+interface LoggedPause { endNs: number; pauseMs: number; scope: string; writerIsMain: boolean }
 interface Mapping { start: bigint; end: bigint; offset: bigint; file: string }
 
 const KERNEL_SPACE = 0xffff000000000000n;
@@ -43,13 +43,14 @@ function readTrace(dir: string): { writes: Write[]; turns: Turn[]; samples: Samp
  * that carried its last byte. The trace's writes are the log's last bytes
  * before `stderr-size`, in order.
  */
-function collections(dir: string, writes: Write[], mainTid: number): Collection[] {
+function loggedPauses(dir: string, writes: Write[], mainTid: number): LoggedPause[] {
   const size = Number(readFileSync(join(dir, "stderr-size"), "utf8"));
   const log = readFileSync(join(dir, "stderr")).subarray(0, size).toString("latin1");
   const traced = writes.reduce((sum, w) => sum + w.bytes, 0);
-  let offset = log.length - traced;
-  if (offset < 0) throw new Error(`${dir}: the trace has ${traced} bytes of writes, the log ${log.length}`);
+  const start = log.length - traced;
+  if (start < 0) throw new Error(`${dir}: the trace has ${traced} bytes of writes, the log ${log.length}`);
   const writeAt: number[] = []; // end offset of each write
+  let offset = start;
   for (const w of writes) writeAt.push((offset += w.bytes));
   const writeOf = (pos: number): Write => {
     let lo = 0;
@@ -61,8 +62,7 @@ function collections(dir: string, writes: Write[], mainTid: number): Collection[
     }
     return writes[lo]!;
   };
-  const start = log.length - traced;
-  const found: Collection[] = [];
+  const found: LoggedPause[] = [];
   for (const m of log.slice(start).matchAll(/\[GC<[^\]]*?(?:\.\.\.\]|END\])/g)) {
     const pauses = [...m[0].matchAll(/\bp=([\d.]+)ms/g)].map((p) => Number(p[1]));
     if (pauses.length === 0) continue;
@@ -130,7 +130,7 @@ for (const dir of process.argv.slice(2)) {
   const samples = trace.samples;
   const mainTid = Number(readFileSync(join(dir, "pid"), "utf8")); // the main thread's tid is the pid
   const maps = readMaps(dir);
-  const logged = collections(dir, writes, mainTid).filter((c) => during(c.endNs));
+  const logged = loggedPauses(dir, writes, mainTid).filter((c) => during(c.endNs));
   const t0 = from!;
   const at = (ns: number) => ((ns - t0) / 1e9).toFixed(1) + " s";
   const byPause = [...logged].sort((a, b) => b.pauseMs - a.pauseMs);

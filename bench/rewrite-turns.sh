@@ -44,7 +44,7 @@ for round in $(seq "$rounds"); do
     load=$!
     timeout "$seconds" redis-benchmark -p $port -c 10 -r 1000000 -n 50000 -l -q --csv DEL 'key:__rand_int__' >/dev/null || true
     wait $load || true
-    stop_trace @other_turns "$round $binary" && traced=1 || traced=0
+    stop_trace @other_turns: "$round $binary" && traced=1 || traced=0
     kill $server && wait $server || true
     (( traced )) || continue
     echo "$round $binary $(value @rewrites) $(value @rewrite_ms) | $(value @rewrite_turns) $(value @rewrite_3ms) $(value @rewrite_5ms) $(value @rewrite_faults) | $(value @other_turns) $(value @other_3ms) $(value @other_5ms) $(value @other_faults) | $(value @rewrite_slept_2ms) $(value @rewrite_slept_5ms) $(value @other_slept_2ms) $(value @other_slept_5ms) $(awk -v us="$(value @slept_us)" 'BEGIN {printf "%.1f", us / 1000}')"

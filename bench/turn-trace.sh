@@ -27,7 +27,7 @@ for round in $(seq "$rounds"); do
   for port in $(round_ports "$round"); do
     start_trace bench/turn-trace.bt "${pid[$port]}"
     row=$(bench "$port" "$test")
-    stop_trace @turns "$round $port" || continue
+    stop_trace @turns: "$round $port" || continue
     rps=$(echo "$row" | cut -d, -f2 | tr -d '"')
     p99=$(echo "$row" | cut -d, -f7 | tr -d '"')
     by=$(sed -n 's/^@preempted_us\[\(.*\)\]: \(.*\)/\2 \1/p' "$dir/trace" | sort -rn | head -3 | awk '{printf "%s%s=%.1f", (NR > 1 ? " " : ""), $2, $1 / 1000}')

@@ -37,7 +37,6 @@ import { join, resolve } from "node:path";
 import {
   type BenchEnvironment,
   type ManagedServer,
-  RespConnection,
   admin,
   type StartServerOptions,
   assertAlive,
@@ -58,7 +57,6 @@ import {
   median,
   parseBenchArgs,
   parseBenchmarkOutput,
-  percentile,
   positiveInt,
   ratio,
   readProcStatusBytes,
@@ -83,6 +81,7 @@ import {
   UNPIPELINED_LOAD,
   WARMUP_RUNS,
 } from "./lib.ts";
+import { PingProbe, type PingStats, pingStats } from "./ping-probe.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -526,60 +525,15 @@ class GcLog {
   }
 }
 
-interface PingStats {
-  count: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  overGoal: number;
-  errors: number;
-}
-
-/** One PING in flight at a time, the next sent ~PROBE_INTERVAL_MS after the previous one was sent. */
-async function startPingProbe(port: number): Promise<{ stop(): Promise<PingStats> }> {
-  const conn = await RespConnection.open(port, HOST);
-  const waits: number[] = [];
-  let errors = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const t0 = performance.now();
-      const reply = await conn.command(["PING"]);
-      const wait = performance.now() - t0;
-      waits.push(wait);
-      if (reply !== "PONG") errors++;
-      await Bun.sleep(Math.max(0, PROBE_INTERVAL_MS - wait));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      try {
-        await loop;
-      } finally {
-        conn.close();
-      }
-      return {
-        count: waits.length,
-        p50Ms: percentile(waits, 50),
-        p99Ms: percentile(waits, 99),
-        maxMs: waits.length > 0 ? Math.max(...waits) : Number.NaN,
-        overGoal: waits.filter((w) => w > GC_GOAL_MS).length,
-        errors,
-      };
-    },
-  };
-}
-
 /** What the report shows for the PING probe when --no-probe left it out. */
-const NO_PROBE: PingStats = { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, overGoal: 0, errors: 0 };
+const NO_PROBE_STATS: PingStats & { errors: number } = { ...pingStats([], GC_GOAL_MS), errors: 0 };
 
 interface GcRun {
   server: ServerKey;
   round: number;
   seconds: number;
   opsPerSec: number;
-  ping: PingStats;
+  ping: PingStats & { errors: number };
   /** AtomicKV only: from its JSC GC log, within the load's window. */
   gc: {
     collections: number;
@@ -619,14 +573,15 @@ async function gcPhase(): Promise<{ runs: GcRun[]; collectionsLogged: number; sa
         await Promise.all(SERVERS.map((k) => waitForRewriteEnd(pair[k])));
         await Bun.sleep(PRE_LOAD_IDLE_MS);
         const before = Number((await info(server, "stats")).get("total_commands_processed"));
-        const probe = pingProbe ? await startPingProbe(server.port) : null;
+        const probe = pingProbe ? await PingProbe.start(server.port, PROBE_INTERVAL_MS) : null;
         const from = performance.now();
         const [main, del] = await Promise.all([
           runCommand(mixedArgs(server.port), { timeoutMs: mixedSeconds * 1000 }),
           runCommand(mixedDelArgs(server.port), { timeoutMs: mixedSeconds * 1000 }),
         ]);
         const to = performance.now();
-        const ping = probe === null ? NO_PROBE : await probe.stop();
+        await probe?.stop();
+        const ping = probe === null ? NO_PROBE_STATS : { ...pingStats(probe.waits(), GC_GOAL_MS), errors: probe.errors };
         await Bun.sleep(WINDOW_GRACE_MS);
         const after = Number((await info(server, "stats")).get("total_commands_processed"));
         const seconds = (to - from) / 1000;
@@ -913,15 +868,15 @@ function report(env: BenchEnvironment, binaryVersion: string, loadavg: [string, 
   if (r.gc) {
     out.push("");
     const envText = Object.entries(GC_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
-    out.push(`goal 6 measures real GC pauses, not a proxy: ${OURS} runs with ${envText}, and JavaScriptCore logs`);
-    out.push(`every collection to its stderr, here a file (a pipe's reader would compete with the pause it logs).`);
-    out.push(`Each "p=<ms>ms" (one stop-the-world pause), "epilogue <ms>ms" and "Full sweep: ..., <ms>ms" (both`);
-    out.push(`run on the JS thread) logged during the load counts; the worst is the`);
-    out.push(`figure. Each server idles ${PRE_LOAD_IDLE_MS / 1000} s before its load and the window closes ${WINDOW_GRACE_MS} ms after it, so`);
-    out.push(`${OURS}'s by-design idle-time full collection (Bun.gc(true) when idle) falls outside it. The PING row`);
-    out.push(`is an event-loop stall probe (one PING in flight, one every ~${PROBE_INTERVAL_MS} ms, from this process) against`);
-    out.push(`both servers under the same load; it includes queueing behind ${CLIENTS} busy clients and scheduling on`);
-    out.push(`shared cores, so it bounds a stall from above. redis-server has no GC.`);
+    out.push(`goal 6's figure is JavaScriptCore's own: ${OURS} runs with ${envText}, and JSC logs every collection`);
+    out.push(`to its stderr, here a file (a pipe's reader would compete with the pause it logs). Each "p=<ms>ms"`);
+    out.push(`(a stop-the-world pause), "epilogue <ms>ms" and "Full sweep: ..., <ms>ms" (both run on the JS thread)`);
+    out.push(`logged during the load counts; the worst is the figure. Each server idles ${PRE_LOAD_IDLE_MS / 1000} s before its load and`);
+    out.push(`the window closes ${WINDOW_GRACE_MS} ms after it, so ${OURS}'s by-design idle-time full collection (Bun.gc(true) when`);
+    out.push(`idle) falls outside it. The PING rows are an event-loop stall probe (one PING in flight, one every`);
+    out.push(`~${PROBE_INTERVAL_MS} ms, from this process) against both servers under the same load; a wait includes queueing behind`);
+    out.push(`${CLIENTS} busy clients and scheduling on shared cores, so it bounds a stall from above. redis-server has no GC.`);
+    out.push(`JSC's pause clock can run while the main thread still serves: bench/gc-stalls.sh traces the stall itself.`);
     if (r.gc.sampleLine) out.push(`  sample GC log line: ${r.gc.sampleLine}`);
   }
 

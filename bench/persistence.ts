@@ -49,7 +49,6 @@ import {
   median,
   parseBenchmarkOutput,
   parseInfo,
-  percentile,
   ratio,
   removeTempDir,
   runCommand,
@@ -68,6 +67,7 @@ import {
   type ServerKey,
   SERVERS,
 } from "./lib.ts";
+import { PingProbe, type PingStats, pingStats } from "./ping-probe.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -491,24 +491,6 @@ async function restart(inst: Instance, round: number): Promise<LoadResult> {
 // Phase 3: rewrite under a sequential PING loop
 // ---------------------------------------------------------------------------
 
-interface PingStats {
-  count: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  overGoal: number;
-}
-
-function pingStats(waits: readonly number[]): PingStats {
-  return {
-    count: waits.length,
-    p50Ms: percentile(waits, 50),
-    p99Ms: percentile(waits, 99),
-    maxMs: waits.length > 0 ? Math.max(...waits) : Number.NaN,
-    overGoal: waits.filter((w) => w > PING_GOAL_MS).length,
-  };
-}
-
 interface RewriteResult {
   server: ServerKey;
   round: number;
@@ -536,24 +518,8 @@ interface RewriteResult {
 const REWRITE_LINE = /^.*Background AOF rewrite finished successfully(?:: (\d+) keys, (\d+) bytes, (\d+) ms)?/;
 
 async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteResult> {
-  const pinger = await RespConnection.open(inst.server.port, HOST);
+  const probe = await PingProbe.start(inst.server.port, 0);
   const watcher = await RespConnection.open(inst.server.port, HOST);
-  const startedAt: number[] = [];
-  const waits: number[] = [];
-  let pingErrors = 0;
-  let stop = false;
-  let loopError: Error | null = null;
-  const loop = (async () => {
-    while (!stop) {
-      const t0 = performance.now();
-      const reply = await pinger.command(["PING"]);
-      waits.push(performance.now() - t0);
-      startedAt.push(t0);
-      if (reply !== "PONG") pingErrors++;
-    }
-  })().catch((err: unknown) => {
-    loopError = err instanceof Error ? err : new Error(String(err));
-  });
   const previousLine = (await awaitLogLine(inst.server, REWRITE_LINE, 0))?.[0] ?? null;
   try {
     await Bun.sleep(PING_BASELINE_MS);
@@ -562,23 +528,25 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
     if (reply instanceof RespError) throw new Error(`${inst.key}: BGREWRITEAOF failed: ${reply.message}`);
     const fields = await waitForRewriteEnd(inst, watcher);
     const finished = performance.now();
-    stop = true;
-    await withTimeout(loop, 30_000, `the PING loop on ${inst.key}`);
-    if (loopError !== null) throw new Error(`${inst.key}: the PING loop failed: ${(loopError as Error).message}`);
+    try {
+      await probe.stop();
+    } catch (err) {
+      throw new Error(`${inst.key}: the PING loop failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const line = await awaitLogLine(inst.server, REWRITE_LINE, 3000, previousLine);
     const stats = parseInfo(String(await watcher.command(["INFO", "stats"])));
     const duringWaits: number[] = [];
     const beforeWaits: number[] = [];
     let worstAtMs = Number.NaN;
     let worst = -1;
-    for (let i = 0; i < waits.length; i++) {
-      const t0 = startedAt[i]!;
-      const t1 = t0 + waits[i]!;
-      if (t1 <= started) beforeWaits.push(waits[i]!);
+    for (let i = 0; i < probe.sent.length; i++) {
+      const t0 = probe.sent[i]!;
+      const t1 = probe.replied[i]!;
+      if (t1 <= started) beforeWaits.push(t1 - t0);
       else if (t0 < finished) {
-        duringWaits.push(waits[i]!);
-        if (waits[i]! > worst) {
-          worst = waits[i]!;
+        duringWaits.push(t1 - t0);
+        if (t1 - t0 > worst) {
+          worst = t1 - t0;
           worstAtMs = t0 - started;
         }
       }
@@ -595,15 +563,15 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
       latestForkUsec: stats.has("latest_fork_usec") && Number.isFinite(forkUsec) ? forkUsec : null,
       status: fields.get("aof_last_bgrewrite_status") ?? "n/a",
       aofBytesAfter: dirBytes(inst.dir),
-      during: pingStats(duringWaits),
+      during: pingStats(duringWaits, PING_GOAL_MS),
       duringWaits,
-      before: pingStats(beforeWaits),
+      before: pingStats(beforeWaits, PING_GOAL_MS),
       worstAtMs,
       beforeWaits,
-      pingErrors,
+      pingErrors: probe.errors,
     };
     if (result.status !== "ok") result.error = `aof_last_bgrewrite_status:${result.status}`;
-    else if (pingErrors > 0) result.error = `${pingErrors} PINGs did not get PONG`;
+    else if (result.pingErrors > 0) result.error = `${result.pingErrors} PINGs did not get PONG`;
     else if (line === null) result.error = `no "Background AOF rewrite finished successfully" line in the output`;
     log(
       `${inst.key.padEnd(8)} rewrite ${round}: ${result.wallMs.toFixed(0)} ms` +
@@ -615,10 +583,8 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
     );
     return result;
   } finally {
-    stop = true;
-    pinger.close();
     watcher.close();
-    await loop;
+    await probe.stop().catch(() => {}); // already stopped, or the error above is the one to report
   }
 }
 
@@ -743,8 +709,8 @@ function report(
     const reloadOf = (k: ServerKey) => reloads.find((r) => r.server === k);
     const loadMedian = (k: ServerKey, pick: (r: LoadResult) => number | null) => medianOf(loads, k, pick);
     const rewriteMedian = (k: ServerKey, pick: (r: RewriteResult) => number | null) => medianOf(rewrites, k, pick);
-    const pooled = (k: ServerKey) => pingStats(rewrites.filter((r) => r.server === k).flatMap((r) => r.duringWaits));
-    const pooledBefore = (k: ServerKey) => pingStats(rewrites.filter((r) => r.server === k).flatMap((r) => r.beforeWaits));
+    const pooled = (k: ServerKey) => pingStats(rewrites.filter((r) => r.server === k).flatMap((r) => r.duringWaits), PING_GOAL_MS);
+    const pooledBefore = (k: ServerKey) => pingStats(rewrites.filter((r) => r.server === k).flatMap((r) => r.beforeWaits), PING_GOAL_MS);
 
     out.push("");
     out.push(`AOF load at restart: ${datasetKeys} keys (16-byte keys, 32-byte values), median of ${rounds} restart(s); ratio < 1: ${OURS} faster`);

@@ -9,6 +9,10 @@
  * - for the longest pauses, the main-thread turn in which the line ending
  *   the pause was written, and the longest main-thread turn that overlapped
  *   the pause: a client waits on a turn, not on the collector's clock;
+ * - for those pauses, how much of each was the GC log's own writes (JSC
+ *   writes a collection's line in ~120 pieces, some with the world
+ *   stopped: time a server without the log does not spend), and the
+ *   server's threads that waited 1 ms or more for a CPU inside them;
  * - the longest main-thread turns of the round, how many GC log writes
  *   fell in them, and where the main thread's samples in them landed.
  *
@@ -17,25 +21,29 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-interface Write { ns: number; tid: number; bytes: number }
+interface Write { ns: number; tid: number; bytes: number; us: number }
 interface Turn { ns: number; us: number; sockets: number }
 interface Sample { ns: number; ip: bigint; symbol: string }
+/** A thread ready to run from `ns` that waited `us` for a CPU. */
+interface ReadyWait { ns: number; tid: number; us: number; comm: string }
 interface LoggedPause { endNs: number; pauseMs: number; scope: string; writerIsMain: boolean }
 interface Mapping { start: bigint; end: bigint; offset: bigint; file: string }
 
 const KERNEL_SPACE = 0xffff000000000000n;
 
-function readTrace(dir: string): { writes: Write[]; turns: Turn[]; samples: Sample[] } {
+function readTrace(dir: string): { writes: Write[]; turns: Turn[]; samples: Sample[]; waits: ReadyWait[] } {
   const writes: Write[] = [];
   const turns: Turn[] = [];
   const samples: Sample[] = [];
+  const waits: ReadyWait[] = [];
   for (const line of readFileSync(join(dir, "trace"), "utf8").split("\n")) {
     const f = line.split(" ");
-    if (f[0] === "W") writes.push({ ns: Number(f[1]), tid: Number(f[2]), bytes: Number(f[3]) });
+    if (f[0] === "W") writes.push({ ns: Number(f[1]), tid: Number(f[2]), bytes: Number(f[3]), us: Number(f[4]) });
     else if (f[0] === "T") turns.push({ ns: Number(f[1]), us: Number(f[2]), sockets: Number(f[3]) });
     else if (f[0] === "S") samples.push({ ns: Number(f[1]), ip: BigInt("0x" + f[2]), symbol: f[3] ?? "" });
+    else if (f[0] === "R") waits.push({ ns: Number(f[1]), tid: Number(f[2]), us: Number(f[3]), comm: f.slice(4).join(" ") });
   }
-  return { writes, turns, samples };
+  return { writes, turns, samples, waits };
 }
 
 /**
@@ -143,8 +151,14 @@ for (const dir of process.argv.slice(2)) {
     for (const t of around) if (worstHeld === null || t.us > worstHeld.us) worstHeld = t;
     if (rank >= 5) continue;
     const writing = overlapping(turns, c.endNs, c.endNs + 1)[0];
+    const pauseStart = c.endNs - c.pauseMs * 1e6;
+    const logUs = writes.filter((w) => w.ns >= pauseStart && w.ns <= c.endNs).reduce((sum, w) => sum + Math.min(w.us, (c.endNs - w.ns) / 1000), 0);
+    const waited = trace.waits
+      .filter((w) => w.ns < c.endNs && w.ns + w.us * 1000 > pauseStart)
+      .map((w) => `${w.tid === mainTid ? "main thread" : `${w.comm} (${w.tid})`} ${ms(Math.min(c.endNs, w.ns + w.us * 1000) / 1e6 - Math.max(pauseStart, w.ns) / 1e6)} ms`);
     console.log(
-      `    at ${at(c.endNs)}: ${c.scope} p=${ms(c.pauseMs)} ms, line written by the ${c.writerIsMain ? "main thread" : "collector"} in a turn of ${writing ? ms(writing.us / 1000) + " ms" : "under 1 ms"}; longest overlapping turn ${held > 0 ? ms(held) + " ms" : "under 1 ms"}`,
+      `    at ${at(c.endNs)}: ${c.scope} p=${ms(c.pauseMs)} ms (${ms(logUs / 1000)} ms of it in the log's writes, ${ms(c.pauseMs - logUs / 1000)} ms without them), line written by the ${c.writerIsMain ? "main thread" : "collector"} in a turn of ${writing ? ms(writing.us / 1000) + " ms" : "under 1 ms"}; longest overlapping turn ${held > 0 ? ms(held) + " ms" : "under 1 ms"}; ` +
+        `waiting for a CPU in it: ${waited.length > 0 ? waited.join(", ") : "no thread 1 ms or more"}`,
     );
   }
   const turnLine = (t: Turn): string => {
@@ -159,6 +173,15 @@ for (const dir of process.argv.slice(2)) {
     return `at ${at(t.ns)}: ${ms(t.us / 1000)} ms, ${t.sockets} sockets, ${gcWrites} GC log writes, ${inTurn.length} samples: ${describe(counts)}`;
   };
   console.log(`  longest turn overlapping any logged pause (an upper bound: the collector thread may have run it while the main thread served): ${worstHeld ? turnLine(worstHeld) : "none of 1 ms or more"}`);
+  const byThread = new Map<string, { n: number; us: number; max: number }>();
+  for (const w of trace.waits.filter((x) => during(x.ns))) {
+    const key = w.tid === mainTid ? "main thread" : w.comm;
+    const t = byThread.get(key) ?? { n: 0, us: 0, max: 0 };
+    byThread.set(key, { n: t.n + 1, us: t.us + w.us, max: Math.max(t.max, w.us) });
+  }
+  console.log(
+    `  waits of 1 ms or more for a CPU under the load, by thread: ${[...byThread].sort((a, b) => b[1].us - a[1].us).map(([k, t]) => `${k} ${t.n} (${ms(t.us / 1000)} ms, longest ${ms(t.max / 1000)})`).join("; ") || "none"}`,
+  );
   console.log("  longest turns with sockets: GC log writes in them, and where the main thread's samples landed");
   for (const t of [...turns].filter((x) => x.sockets > 0).sort((a, b) => b.us - a.us).slice(0, 5)) console.log("    " + turnLine(t));
 }

@@ -15,9 +15,9 @@
  *   5 p99          p99 latency (redis-benchmark --csv) of goal 1's SET and GET: ours <= redis's
  *   6 gc           worst GC pause during a mixed load at -c 50 (60 s): <= 10 ms, read from the
  *                  server's own JSC GC log (BUN_JSC_logGC=1); redis-server has no GC, so the
- *                  worst wait of a 1 ms PING probe is shown for both next to it. Traced, the
- *                  log's pauses overstated the main thread's stall (bench/gc-stalls.sh
- *                  measures that stall, with bpftrace)
+ *                  worst wait of a 1 ms PING probe is shown for both next to it. Traced
+ *                  (bench/gc-stalls.sh, with bpftrace), the log's long pauses were in some
+ *                  hours longer than the main thread's stall and in others the stall itself
  *   7 seed         bench/seed-benchmark.py (the seed's single blocking Python client, 10,000
  *                  inline SETs): requests/s for both, the seed's 9,683 for reference
  *

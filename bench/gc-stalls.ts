@@ -13,8 +13,9 @@
  *   writes a collection's line in ~120 pieces, some with the world
  *   stopped: time a server without the log does not spend), and the
  *   server's threads that waited 1 ms or more for a CPU inside them;
- * - the longest main-thread turns of the round, how many GC log writes
- *   fell in them, and where the main thread's samples in them landed.
+ * - the longest main-thread turns of the round, how much of each was in
+ *   system calls, how many GC log writes fell in them, and where the main
+ *   thread's samples in them landed.
  *
  *   bun bench/gc-stalls.ts DIR...
  */
@@ -22,7 +23,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface Write { ns: number; tid: number; bytes: number; us: number }
-interface Turn { ns: number; us: number; sockets: number }
+interface Turn { ns: number; us: number; sockets: number; sysUs: number }
 interface Sample { ns: number; ip: bigint; symbol: string }
 /** A thread ready to run from `ns` that waited `us` for a CPU. */
 interface ReadyWait { ns: number; tid: number; us: number; comm: string }
@@ -39,7 +40,7 @@ function readTrace(dir: string): { writes: Write[]; turns: Turn[]; samples: Samp
   for (const line of readFileSync(join(dir, "trace"), "utf8").split("\n")) {
     const f = line.split(" ");
     if (f[0] === "W") writes.push({ ns: Number(f[1]), tid: Number(f[2]), bytes: Number(f[3]), us: Number(f[4]) });
-    else if (f[0] === "T") turns.push({ ns: Number(f[1]), us: Number(f[2]), sockets: Number(f[3]) });
+    else if (f[0] === "T") turns.push({ ns: Number(f[1]), us: Number(f[2]), sockets: Number(f[3]), sysUs: Number(f[4]) });
     else if (f[0] === "S") samples.push({ ns: Number(f[1]), ip: BigInt("0x" + f[2]), symbol: f[3] ?? "" });
     else if (f[0] === "R") waits.push({ ns: Number(f[1]), tid: Number(f[2]), us: Number(f[3]), comm: f.slice(4).join(" ") });
   }
@@ -157,7 +158,7 @@ for (const dir of process.argv.slice(2)) {
       .filter((w) => w.ns < c.endNs && w.ns + w.us * 1000 > pauseStart)
       .map((w) => `${w.tid === mainTid ? "main thread" : `${w.comm} (${w.tid})`} ${ms(Math.min(c.endNs, w.ns + w.us * 1000) / 1e6 - Math.max(pauseStart, w.ns) / 1e6)} ms`);
     console.log(
-      `    at ${at(c.endNs)}: ${c.scope} p=${ms(c.pauseMs)} ms (${ms(logUs / 1000)} ms of it in the log's writes, ${ms(c.pauseMs - logUs / 1000)} ms without them), line written by the ${c.writerIsMain ? "main thread" : "collector"} in a turn of ${writing ? ms(writing.us / 1000) + " ms" : "under 1 ms"}; longest overlapping turn ${held > 0 ? ms(held) + " ms" : "under 1 ms"}; ` +
+      `    at ${at(c.endNs)}: ${c.scope} p=${ms(c.pauseMs)} ms (${ms(logUs / 1000)} ms of it in the log's writes, ${ms(c.pauseMs - logUs / 1000)} ms without them), line written by the ${c.writerIsMain ? "main thread" : "collector"} in a turn of ${writing ? `${ms(writing.us / 1000)} ms (${ms(writing.sysUs / 1000)} in syscalls)` : "under 1 ms"}; longest overlapping turn ${held > 0 ? ms(held) + " ms" : "under 1 ms"}; ` +
         `waiting for a CPU in it: ${waited.length > 0 ? waited.join(", ") : "no thread 1 ms or more"}`,
     );
   }
@@ -170,7 +171,7 @@ for (const dir of process.argv.slice(2)) {
       const where = place(s, maps);
       counts.set(where, (counts.get(where) ?? 0) + 1);
     }
-    return `at ${at(t.ns)}: ${ms(t.us / 1000)} ms, ${t.sockets} sockets, ${gcWrites} GC log writes, ${inTurn.length} samples: ${describe(counts)}`;
+    return `at ${at(t.ns)}: ${ms(t.us / 1000)} ms (${ms(t.sysUs / 1000)} ms in syscalls), ${t.sockets} sockets, ${gcWrites} GC log writes, ${inTurn.length} samples: ${describe(counts)}`;
   };
   console.log(`  longest turn overlapping any logged pause (an upper bound: the collector thread may have run it while the main thread served): ${worstHeld ? turnLine(worstHeld) : "none of 1 ms or more"}`);
   const byThread = new Map<string, { n: number; us: number; max: number }>();

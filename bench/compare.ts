@@ -525,15 +525,18 @@ class GcLog {
   }
 }
 
+/** A round's PING waits, and how many replies were not PONG. */
+type ProbeStats = PingStats & { errors: number };
+
 /** What the report shows for the PING probe when --no-probe left it out. */
-const NO_PROBE_STATS: PingStats & { errors: number } = { ...pingStats([], GC_GOAL_MS), errors: 0 };
+const NO_PROBE_STATS: ProbeStats = { ...pingStats([], GC_GOAL_MS), errors: 0 };
 
 interface GcRun {
   server: ServerKey;
   round: number;
   seconds: number;
   opsPerSec: number;
-  ping: PingStats & { errors: number };
+  ping: ProbeStats;
   /** AtomicKV only: from its JSC GC log, within the load's window. */
   gc: {
     collections: number;

@@ -540,14 +540,14 @@ async function rewriteUnderPing(inst: Instance, round: number): Promise<RewriteR
     let worstAtMs = Number.NaN;
     let worst = -1;
     for (let i = 0; i < probe.sent.length; i++) {
-      const t0 = probe.sent[i]!;
-      const t1 = probe.replied[i]!;
-      if (t1 <= started) beforeWaits.push(t1 - t0);
-      else if (t0 < finished) {
-        duringWaits.push(t1 - t0);
-        if (t1 - t0 > worst) {
-          worst = t1 - t0;
-          worstAtMs = t0 - started;
+      const sent = probe.sent[i]!;
+      const wait = probe.replied[i]! - sent;
+      if (sent + wait <= started) beforeWaits.push(wait);
+      else if (sent < finished) {
+        duringWaits.push(wait);
+        if (wait > worst) {
+          worst = wait;
+          worstAtMs = sent - started;
         }
       }
     }

@@ -82,6 +82,15 @@ export function freePorts(count: number, hostname = "127.0.0.1"): number[] {
   }
 }
 
+/** `promise`, or a rejection naming `what` once `ms` have passed first. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export class RespError extends Error {
   constructor(message: string) {
     super(message);
@@ -253,17 +262,11 @@ export class RespConnection {
         connectError: (_socket, err) => conn.fail(err),
       },
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`connecting to ${hostname}:${port} timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      conn.socket = await Promise.race([connecting, timeout]);
+      conn.socket = await withTimeout(connecting, timeoutMs, `connecting to ${hostname}:${port}`);
     } catch (err) {
       connecting.then((socket) => socket.end(), () => {});
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     return conn;
   }

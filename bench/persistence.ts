@@ -57,6 +57,7 @@ import {
   stopProcess,
   textTable,
   waitForPing,
+  withTimeout,
   fail,
   parseBenchArgs,
   positiveInt,
@@ -207,14 +208,6 @@ async function info(inst: Instance, section: string): Promise<Map<string, string
 async function dbsize(inst: Instance): Promise<number> {
   const reply = await command(inst, ["DBSIZE"]);
   return typeof reply === "number" ? reply : Number(reply);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Waits until INFO shows no rewrite running or scheduled; returns the last INFO persistence. */

@@ -7,7 +7,7 @@
  * was sent and answered, so a benchmark can read the waits of any stretch of
  * its run.
  */
-import { HOST, percentile, RespConnection } from "./lib.ts";
+import { HOST, percentile, RespConnection, withTimeout } from "./lib.ts";
 
 export interface PingStats {
   count: number;
@@ -63,14 +63,9 @@ export class PingProbe {
   /** Ends the loop after the PING in flight; throws what failed it, if anything did. */
   async stop(timeoutMs = 30_000): Promise<void> {
     this.stopped = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the PING probe on port ${this.conn.port} did not stop within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([this.loop, timeout]);
+      await withTimeout(this.loop, timeoutMs, `stopping the PING probe on port ${this.conn.port}`);
     } finally {
-      clearTimeout(timer);
       this.conn.close();
     }
     if (this.failure !== null) throw this.failure;

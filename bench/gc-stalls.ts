@@ -147,12 +147,12 @@ for (const dir of process.argv.slice(2)) {
   console.log("  longest pauses: the turn that wrote the pause's line, and the longest turn overlapping the pause");
   let worstHeld: Turn | null = null;
   for (const [rank, c] of byPause.entries()) {
-    const around = overlapping(turns, c.endNs - c.pauseMs * 1e6, c.endNs + 1);
+    const pauseStart = c.endNs - c.pauseMs * 1e6;
+    const around = overlapping(turns, pauseStart, c.endNs + 1);
     const held = Math.max(0, ...around.map((t) => t.us / 1000));
     for (const t of around) if (worstHeld === null || t.us > worstHeld.us) worstHeld = t;
     if (rank >= 5) continue;
     const writing = overlapping(turns, c.endNs, c.endNs + 1)[0];
-    const pauseStart = c.endNs - c.pauseMs * 1e6;
     const logUs = writes.filter((w) => w.ns >= pauseStart && w.ns <= c.endNs).reduce((sum, w) => sum + Math.min(w.us, (c.endNs - w.ns) / 1000), 0);
     const waited = trace.waits
       .filter((w) => w.ns < c.endNs && w.ns + w.us * 1000 > pauseStart)

@@ -1,8 +1,11 @@
-# Sourced by bench/turn-trace.sh and bench/rewrite-turns.sh: runs one
-# bpftrace script against one process at a time (bpftrace is installed if
-# missing; it needs root), its output in $dir/trace. `dir` must be set by
-# the time these run.
+# Sourced by bench/turn-trace.sh, bench/rewrite-turns.sh and
+# bench/gc-stalls.sh: runs one bpftrace script against one process at a time
+# (bpftrace is installed if missing; it needs root), its output in
+# $dir/trace. `dir` must be set by the time these run.
 command -v bpftrace >/dev/null || { apt-get update -qq && apt-get install -y -qq bpftrace >/dev/null; }
+# Tracepoints live in tracefs, which a fresh VM here has not mounted: without
+# it bpftrace finds none ("tracepoint not found").
+[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 # start_trace SCRIPT PID: traces PID in the background; returns once attached.
 start_trace() {
   bpftrace "$1" "$2" >"$dir/trace" 2>"$dir/trace-errors" &
